@@ -1,0 +1,201 @@
+import CBLAS
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Matrix multiplication through OpenBLAS, loaded at first use with the right CPU kernels.
+///
+/// OpenBLAS picks its kernels once, when the library is loaded, from `OPENBLAS_CORETYPE` or its
+/// own CPU detection; version 0.3.21 (Debian 12) misdetects recent Xeons as "Prescott". IPTCore
+/// therefore does not link OpenBLAS: on first use it sets `OPENBLAS_CORETYPE` to the best family
+/// the CPU supports (``CPUFeatures/preferredOpenBLASCore``) unless the user set it, then loads the
+/// library with `dlopen`, and checks one multiplication against a double-precision reference.
+/// `IPT_BLAS_CORETYPE=auto|off|<name>` overrides the choice (`off`: trust OpenBLAS).
+/// Without OpenBLAS a slow built-in GEMM keeps everything correct, and ``info`` says so.
+public enum BLAS {
+    /// What was loaded and how it behaves.
+    public struct Info: Codable, Sendable {
+        /// The shared library loaded, or a note that the built-in fallback is in use.
+        public let library: String
+        /// OpenBLAS's configuration string (`openblas_get_config`).
+        public let config: String
+        /// The kernel family in use (`openblas_get_corename`).
+        public let coreName: String
+        /// How the kernel family was chosen.
+        public let coreSource: String
+        /// Threads OpenBLAS uses.
+        public let threads: Int
+        /// Whether a test multiplication agreed with a double-precision reference.
+        public let verified: Bool
+        /// Largest relative error of that test multiplication.
+        public let verificationError: Double
+    }
+
+    private typealias Sgemm = @convention(c) (
+        CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint,
+        Float, UnsafePointer<Float>?, blasint, UnsafePointer<Float>?, blasint,
+        Float, UnsafeMutablePointer<Float>?, blasint) -> Void
+    private typealias GetString = @convention(c) () -> UnsafeMutablePointer<CChar>?
+    private typealias GetInt = @convention(c) () -> Int32
+    private typealias SetInt = @convention(c) (Int32) -> Void
+
+    private struct Library: @unchecked Sendable {
+        var handle: UnsafeMutableRawPointer?
+        var sgemm: Sgemm?
+        var setThreads: SetInt?
+        var getThreads: GetInt?
+        var info: Info
+    }
+
+    private static let library: Library = load()
+
+    /// Library, kernel family, threads and the result of the load-time check.
+    public static var info: Info {
+        let lib = library
+        guard let get = lib.getThreads else { return lib.info }
+        let i = lib.info
+        return Info(library: i.library, config: i.config, coreName: i.coreName, coreSource: i.coreSource,
+                    threads: Int(get()), verified: i.verified, verificationError: i.verificationError)
+    }
+
+    /// Sets the number of threads OpenBLAS uses.
+    public static func setThreadCount(_ n: Int) {
+        precondition(n >= 1, "thread count must be positive")
+        library.setThreads?(Int32(n))
+    }
+
+    /// Handle of the loaded OpenBLAS (for LAPACKE, which must resolve against the same library).
+    static var isOpenBLASLoaded: Bool { library.handle != nil }
+
+    private static func load() -> Library {
+        let candidates = ["libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
+        var source = "OpenBLAS's own detection"
+        let environment = ProcessInfo.processInfo.environment
+        let request = environment["IPT_BLAS_CORETYPE"]?.uppercased() ?? "AUTO"
+        let alreadyLoaded = candidates.contains { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }
+        if alreadyLoaded {
+            source = "already loaded by the process (OPENBLAS_CORETYPE as it was then)"
+        } else if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
+            source = "OPENBLAS_CORETYPE=\(user) (set by the user)"
+        } else if request == "OFF" {
+            source = "OpenBLAS's own detection (IPT_BLAS_CORETYPE=off)"
+        } else if request != "AUTO" {
+            setenv("OPENBLAS_CORETYPE", request, 1)
+            source = "IPT_BLAS_CORETYPE=\(request)"
+        } else if let core = CPUFeatures.current.preferredOpenBLASCore {
+            setenv("OPENBLAS_CORETYPE", core, 1)
+            source = "chosen by IPTCore from the CPU's flags (\(core))"
+        }
+        var handle: UnsafeMutableRawPointer? = nil
+        var loadedName = ""
+        for name in candidates {
+            if let h = dlopen(name, RTLD_NOW | RTLD_GLOBAL) { handle = h; loadedName = name; break }
+        }
+        guard let handle, let gemm = dlsym(handle, "cblas_sgemm") else {
+            let info = Info(library: "none: built-in reference GEMM (install libopenblas-dev for speed)",
+                            config: "", coreName: "none", coreSource: "", threads: 1, verified: true,
+                            verificationError: 0)
+            return Library(handle: nil, sgemm: nil, setThreads: nil, getThreads: nil, info: info)
+        }
+        func string(_ symbol: String) -> String {
+            guard let f = dlsym(handle, symbol), let s = unsafeBitCast(f, to: GetString.self)() else { return "" }
+            return String(cString: s).trimmingCharacters(in: .whitespaces)
+        }
+        let sgemm = unsafeBitCast(gemm, to: Sgemm.self)
+        let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetInt.self) }
+        let getThreads = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetInt.self) }
+        let error = verify(sgemm)
+        // The file the dynamic loader resolved (through Debian's alternatives), from the process's maps.
+        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+        let path = maps.split(separator: "\n").compactMap { line -> String? in
+            guard let slash = line.firstIndex(of: "/"), line.contains("libopenblas") else { return nil }
+            return String(line[slash...])
+        }.first ?? loadedName
+        let verified = error < 1e-4
+        let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
+                        coreSource: source, threads: Int(getThreads?() ?? 1), verified: verified,
+                        verificationError: error)
+        // A kernel that computes wrong numbers is worse than a slow one.
+        return Library(handle: handle, sgemm: verified ? sgemm : nil, setThreads: setThreads,
+                       getThreads: getThreads, info: info)
+    }
+
+    /// Largest relative error of OpenBLAS against a double-precision reference on all four
+    /// transposition cases of an odd-sized product.
+    private static func verify(_ sgemm: Sgemm) -> Double {
+        let (m, n, k) = (67, 45, 131)
+        var generator = RandomGenerator(seed: 12345)
+        let a = (0..<(m * k)).map { _ in Float(generator.nextUniform() * 2 - 1) }
+        let b = (0..<(k * n)).map { _ in Float(generator.nextUniform() * 2 - 1) }
+        var worst = 0.0
+        for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
+            var c = [Float](repeating: 0, count: m * n)
+            sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                  blasint(m), blasint(n), blasint(k), 1, a, blasint(ta ? m : k), b, blasint(tb ? k : n), 0,
+                  &c, blasint(n))
+            for i in 0..<m {
+                for j in 0..<n {
+                    var ref = 0.0
+                    for p in 0..<k {
+                        let av = Double(ta ? a[p * m + i] : a[i * k + p])
+                        let bv = Double(tb ? b[j * k + p] : b[p * n + j])
+                        ref += av * bv
+                    }
+                    worst = max(worst, abs(Double(c[i * n + j]) - ref) / max(1, abs(ref)))
+                }
+            }
+        }
+        return worst
+    }
+
+    /// `C = alpha * op(A) * op(B) + beta * C`, row-major, where op(A) is m x k and op(B) is k x n.
+    ///
+    /// - Parameters:
+    ///   - transposeA: whether `a` holds A transposed (k x m, leading dimension `lda`).
+    ///   - transposeB: whether `b` holds B transposed (n x k, leading dimension `ldb`).
+    public static func sgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension")
+        precondition(m < Int(Int32.max) && n < Int(Int32.max) && k < Int(Int32.max), "GEMM dimension too large")
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for i in 0..<m { scaleRow(c + i * ldc, n, beta) }
+            return
+        }
+        if let f = library.sgemm {
+            f(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+              blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
+        } else {
+            referenceGemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        }
+    }
+
+    private static func scaleRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ beta: Float) {
+        for j in 0..<n { row[j] = beta == 0 ? 0 : row[j] * beta }
+    }
+
+    /// Straightforward GEMM used only when OpenBLAS cannot be loaded.
+    private static func referenceGemm(
+        _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    ) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            scaleRow(row, n, beta)
+            for p in 0..<k {
+                let av = alpha * (ta ? a[p * lda + i] : a[i * lda + p])
+                if tb {
+                    for j in 0..<n { row[j] += av * b[j * ldb + p] }
+                } else {
+                    let brow = b + p * ldb
+                    for j in 0..<n { row[j] += av * brow[j] }
+                }
+            }
+        }
+    }
+}

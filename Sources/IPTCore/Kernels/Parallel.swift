@@ -1,0 +1,29 @@
+import Dispatch
+import Foundation
+
+/// Splits element-wise work across the machine's cores when it is large enough to pay for it.
+public enum Parallel {
+    /// Worker count (the online processors; `IPT_NUM_THREADS` overrides).
+    public static let workers: Int = {
+        if let s = ProcessInfo.processInfo.environment["IPT_NUM_THREADS"], let n = Int(s), n >= 1 { return n }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }()
+
+    /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count` is at least
+    /// `2 * minimumChunk`. Ranges are contiguous and their boundaries depend only on `count`, so
+    /// results are deterministic.
+    @inlinable
+    public static func forEachChunk(_ count: Int, minimumChunk: Int = 32_768, _ body: (Range<Int>) -> Void) {
+        let chunks = min(workers, count / max(1, minimumChunk))
+        if chunks <= 1 {
+            body(0..<count)
+            return
+        }
+        let size = (count + chunks - 1) / chunks
+        DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let start = c * size
+            let end = min(count, start + size)
+            if start < end { body(start..<end) }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a file could not be written. One line naming the file and the system's reason.
+public struct FileWriteError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let problem: String
+
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// Writes files so that a reader sees either the old complete file or the new complete file,
+/// never a partial one: the bytes go to a temporary file in the same folder, which is synced and
+/// then renamed over the destination. On any failure (a full disk, a killed process) the
+/// destination is untouched and the temporary file is removed.
+public enum AtomicFile {
+    /// Receives the bytes of a file being written.
+    public struct Sink {
+        fileprivate let fd: Int32
+        fileprivate let path: String
+
+        /// Appends `bytes`.
+        public func write(_ bytes: UnsafeRawBufferPointer) throws {
+            guard var base = bytes.baseAddress else { return }
+            var remaining = bytes.count
+            while remaining > 0 {
+                let n = Glibc.write(fd, base, min(remaining, 1 << 30))
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw FileWriteError(path: path, problem: "write failed: \(String(cString: strerror(errno)))")
+                }
+                remaining -= n
+                base += n
+            }
+        }
+
+        /// Appends `data`.
+        public func write(_ data: Data) throws {
+            try data.withUnsafeBytes { try write($0) }
+        }
+    }
+
+    /// Writes a file by streaming into a ``Sink``.
+    public static func write(to path: String, _ body: (Sink) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let directory = url.deletingLastPathComponent().path
+        let temporary = directory + "/.\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw FileWriteError(path: path, problem: "cannot create a file in \(directory): \(String(cString: strerror(errno)))")
+        }
+        var committed = false
+        defer {
+            if !committed { unlink(temporary) }
+        }
+        do {
+            try body(Sink(fd: fd, path: path))
+            guard fsync(fd) == 0 else {
+                throw FileWriteError(path: path, problem: "sync failed: \(String(cString: strerror(errno)))")
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        guard close(fd) == 0 else {
+            throw FileWriteError(path: path, problem: "close failed: \(String(cString: strerror(errno)))")
+        }
+        guard rename(temporary, path) == 0 else {
+            throw FileWriteError(path: path, problem: "cannot rename into place: \(String(cString: strerror(errno)))")
+        }
+        committed = true
+        // Make the rename itself durable.
+        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// Writes `data` to `path` atomically.
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { try $0.write(data) }
+    }
+
+    /// Writes `string` (UTF-8) to `path` atomically.
+    public static func write(_ string: String, to path: String) throws {
+        try write(Data(string.utf8), to: path)
+    }
+}

@@ -1,0 +1,267 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a safetensors file could not be read or written. The description is one line naming the
+/// file and the problem.
+public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
+    public let path: String
+    public let problem: String
+
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
+    public var description: String { "\(path): \(problem)" }
+}
+
+/// The safetensors format: an 8-byte little-endian header length, a JSON header
+/// `{name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}`, then the raw data.
+///
+/// Reading maps the file into memory: F32 tensors borrow the mapped pages (copy-on-write), so a
+/// 500 MB checkpoint is not held twice; F16 and BF16 are widened to F32. Every inconsistency
+/// throws ``SafeTensorsError``; nothing read from the file can trap.
+public enum SafeTensors {
+    /// The largest header accepted (the reference implementation's limit).
+    public static let maximumHeaderLength = 100_000_000
+
+    /// A parsed file: tensors by name, in file order, and the metadata strings.
+    public struct File {
+        public var tensors: [String: Tensor]
+        /// Tensor names in the order of their data offsets.
+        public var names: [String]
+        public var metadata: [String: String]
+    }
+
+    /// Reads every tensor of the file at `path`.
+    public static func read(_ path: String) throws -> File {
+        let mapped = try MappedFile(path: path)
+        return try parse(mapped, path: path)
+    }
+
+    /// Reads only the header's metadata strings.
+    public static func readMetadata(_ path: String) throws -> [String: String] {
+        let mapped = try MappedFile(path: path)
+        return try header(mapped, path: path).metadata
+    }
+
+    private struct Entry {
+        var name: String
+        var dtype: String
+        var shape: [Int]
+        var begin: Int
+        var end: Int
+    }
+
+    private struct HeaderProblem: Error { let message: String }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// The JSON header, decoded key by key so that a problem names its tensor.
+    private struct Header: Decodable {
+        var entries: [Entry] = []
+        var metadata: [String: String] = [:]
+
+        private struct Info: Decodable {
+            let dtype: String
+            let shape: [Int]
+            let data_offsets: [Int]
+        }
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.container(keyedBy: AnyKey.self)
+            for key in container.allKeys {
+                if key.stringValue == "__metadata__" {
+                    guard let m = try? container.decode([String: String].self, forKey: key) else {
+                        throw HeaderProblem(message: "__metadata__ is not an object of strings")
+                    }
+                    metadata = m
+                    continue
+                }
+                guard let info = try? container.decode(Info.self, forKey: key) else {
+                    throw HeaderProblem(message: "tensor \(key.stringValue): entry needs dtype (string), shape and data_offsets (integer lists)")
+                }
+                guard info.shape.allSatisfy({ $0 >= 0 }) else {
+                    throw HeaderProblem(message: "tensor \(key.stringValue): negative extent in shape \(info.shape)")
+                }
+                guard info.data_offsets.count == 2, info.data_offsets.allSatisfy({ $0 >= 0 }) else {
+                    throw HeaderProblem(message: "tensor \(key.stringValue): data_offsets must be two non-negative integers")
+                }
+                entries.append(Entry(name: key.stringValue, dtype: info.dtype, shape: info.shape,
+                                     begin: info.data_offsets[0], end: info.data_offsets[1]))
+            }
+        }
+    }
+
+    private static func header(_ file: MappedFile, path: String) throws -> (entries: [Entry], metadata: [String: String], dataStart: Int) {
+        func fail(_ problem: String) -> SafeTensorsError { SafeTensorsError(path: path, problem: problem) }
+        guard file.count >= 8 else { throw fail("file is \(file.count) bytes, too short for a safetensors header") }
+        var n: UInt64 = 0
+        for i in 0..<8 { n |= UInt64(file.bytes[i]) << (8 * UInt64(i)) }
+        guard n <= UInt64(maximumHeaderLength) else { throw fail("header length \(n) exceeds the limit of \(maximumHeaderLength) bytes") }
+        guard Int(n) <= file.count - 8 else { throw fail("header length \(n) exceeds the file size \(file.count) (truncated file?)") }
+        let headerData = Data(bytes: file.bytes + 8, count: Int(n))
+        let decoded: Header
+        do {
+            decoded = try JSONDecoder().decode(Header.self, from: headerData)
+        } catch let error as HeaderProblem {
+            throw fail(error.message)
+        } catch {
+            throw fail("header is not a valid safetensors JSON object")
+        }
+        let metadata = decoded.metadata
+        var entries = decoded.entries
+        let dataStart = 8 + Int(n)
+        let dataSize = file.count - dataStart
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        var previousEnd = 0
+        for e in entries {
+            guard let size = elementSize(e.dtype) else { throw fail("tensor \(e.name): unsupported dtype \(e.dtype)") }
+            var elements = 1
+            for extent in e.shape {
+                let (p, overflow) = elements.multipliedReportingOverflow(by: extent)
+                guard !overflow else { throw fail("tensor \(e.name): shape \(e.shape) is too large") }
+                elements = p
+            }
+            let (bytes, overflow) = elements.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw fail("tensor \(e.name): shape \(e.shape) is too large") }
+            guard e.begin <= e.end else { throw fail("tensor \(e.name): data_offsets [\(e.begin), \(e.end)] are reversed") }
+            guard e.end <= dataSize else {
+                throw fail("tensor \(e.name): data_offsets end \(e.end) beyond the \(dataSize) data bytes (truncated file?)")
+            }
+            guard e.end - e.begin == bytes else {
+                throw fail("tensor \(e.name): \(e.end - e.begin) data bytes for shape \(e.shape) of \(e.dtype) (needs \(bytes))")
+            }
+            guard e.begin >= previousEnd else { throw fail("tensor \(e.name): data overlaps the previous tensor's") }
+            previousEnd = e.end
+        }
+        return (entries, metadata, dataStart)
+    }
+
+    private static func parse(_ file: MappedFile, path: String) throws -> File {
+        let (entries, metadata, dataStart) = try header(file, path: path)
+        var tensors: [String: Tensor] = [:]
+        for e in entries {
+            let source = file.bytes + dataStart + e.begin
+            let count = e.shape.reduce(1, *)
+            switch e.dtype {
+            case "F32":
+                if Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 && count > 0 {
+                    let pointer = UnsafeMutableRawPointer(source).assumingMemoryBound(to: Float.self)
+                    tensors[e.name] = Tensor(shape: e.shape, storage: TensorStorage(borrowing: pointer, count: count, owner: file))
+                } else {
+                    tensors[e.name] = Tensor(shape: e.shape) { out in
+                        if count > 0 { memcpy(out.baseAddress!, source, count * 4) }
+                    }
+                }
+            case "F16":
+                tensors[e.name] = Tensor(shape: e.shape) { out in
+                    for i in 0..<count {
+                        let bits = UInt16(source[2 * i]) | UInt16(source[2 * i + 1]) << 8
+                        out[i] = Float(Float16(bitPattern: bits))
+                    }
+                }
+            case "BF16":
+                tensors[e.name] = Tensor(shape: e.shape) { out in
+                    for i in 0..<count {
+                        let bits = UInt32(source[2 * i]) << 16 | UInt32(source[2 * i + 1]) << 24
+                        out[i] = Float(bitPattern: bits)
+                    }
+                }
+            case "F64":
+                tensors[e.name] = Tensor(shape: e.shape) { out in
+                    for i in 0..<count {
+                        var bits: UInt64 = 0
+                        for j in 0..<8 { bits |= UInt64(source[8 * i + j]) << (8 * UInt64(j)) }
+                        out[i] = Float(Double(bitPattern: bits))
+                    }
+                }
+            default:
+                throw SafeTensorsError(path: path, problem: "tensor \(e.name): unsupported dtype \(e.dtype)")
+            }
+        }
+        return File(tensors: tensors, names: entries.map(\.name), metadata: metadata)
+    }
+
+    private static func elementSize(_ dtype: String) -> Int? {
+        switch dtype {
+        case "F32": return 4
+        case "F16", "BF16": return 2
+        case "F64": return 8
+        default: return nil
+        }
+    }
+
+    /// Writes `tensors` as F32 with `metadata`, atomically (a temporary file in the same folder,
+    /// synced, then renamed over `path`).
+    ///
+    /// - Parameters:
+    ///   - tensors: names and values, written in this order.
+    ///   - metadata: strings stored in `__metadata__`.
+    ///   - path: destination.
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for (name, t) in tensors {
+            guard header[name] == nil, name != "__metadata__" else {
+                throw SafeTensorsError(path: path, problem: "duplicate or reserved tensor name \(name)")
+            }
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]] as [String: Any]
+            offset += t.count * 4
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json: Data
+        do {
+            json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        } catch {
+            throw SafeTensorsError(path: path, problem: "cannot encode header: \(error)")
+        }
+        while (json.count + 8) % 8 != 0 { json.append(UInt8(ascii: " ")) }
+        try AtomicFile.write(to: path) { sink in
+            var length = UInt64(json.count).littleEndian
+            try withUnsafeBytes(of: &length) { try sink.write($0) }
+            try json.withUnsafeBytes { try sink.write($0) }
+            for (_, t) in tensors {
+                try t.withUnsafeBufferPointer { try sink.write(UnsafeRawBufferPointer($0)) }
+            }
+        }
+    }
+}
+
+/// A whole file mapped read/write-private into memory.
+final class MappedFile: @unchecked Sendable {
+    let bytes: UnsafeMutablePointer<UInt8>
+    let count: Int
+    private let mapping: UnsafeMutableRawPointer?
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw SafeTensorsError(path: path, problem: "cannot open: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw SafeTensorsError(path: path, problem: "cannot stat: \(String(cString: strerror(errno)))") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw SafeTensorsError(path: path, problem: "not a regular file") }
+        count = Int(info.st_size)
+        if count == 0 {
+            mapping = nil
+            bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+            return
+        }
+        guard let m = mmap(nil, count, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0), m != MAP_FAILED else {
+            throw SafeTensorsError(path: path, problem: "cannot map: \(String(cString: strerror(errno)))")
+        }
+        mapping = m
+        bytes = m.assumingMemoryBound(to: UInt8.self)
+    }
+
+    deinit {
+        if let mapping { munmap(mapping, count) } else { bytes.deallocate() }
+    }
+}
