@@ -43,4 +43,11 @@ public final class Parameter: @unchecked Sendable {
 
     /// Forgets the accumulated gradient.
     public func zeroGradient() { leaf.zeroGradient() }
+
+    /// Multiplies the accumulated gradient by `factor`, in place (gradient clipping).
+    public func scaleGradient(by factor: Float) { leaf.gradient?.scaleInPlace(factor) }
+
+    /// Adds `g` to the accumulated gradient, for gradients computed outside the tape (for example
+    /// the exact transpose of a Fastfood projection).
+    public func accumulateGradient(_ g: Tensor) { leaf.accumulate(g) }
 }

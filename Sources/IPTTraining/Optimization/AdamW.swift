@@ -1,0 +1,128 @@
+import Foundation
+import IPTCore
+
+/// AdamW (Loshchilov & Hutter) with bias correction and decoupled weight decay, exactly as
+/// `torch.optim.AdamW`, over parameter groups that each have their own learning rate and decay.
+///
+/// Moment estimates are kept per parameter key, so the optimiser's state can be saved with a
+/// checkpoint (``state()``) and restored (``restore(_:)``) to resume a run bit for bit.
+public final class AdamW {
+    /// Parameters that share a learning rate and weight decay.
+    public struct Group {
+        public var parameters: [(key: String, parameter: Parameter)]
+        /// Peak learning rate; the schedule's factor multiplies it each step.
+        public var learningRate: Float
+        /// Decoupled weight decay; default 0 (the paper's prompt/z groups).
+        public var weightDecay: Float
+
+        public init(parameters: [(key: String, parameter: Parameter)], learningRate: Float, weightDecay: Float = 0) {
+            self.parameters = parameters
+            self.learningRate = learningRate
+            self.weightDecay = weightDecay
+        }
+    }
+
+    public private(set) var groups: [Group]
+    public let beta1: Float
+    public let beta2: Float
+    public let epsilon: Float
+    /// Steps taken so far (drives the bias correction).
+    public private(set) var stepCount = 0
+    private var firstMoments: [String: Tensor] = [:]
+    private var secondMoments: [String: Tensor] = [:]
+
+    /// - Parameters:
+    ///   - groups: parameter groups (keys must be unique across groups).
+    ///   - beta1, beta2: moment decay rates; defaults 0.9 and 0.999.
+    ///   - epsilon: added to the root of the second moment; default 1e-8 (the paper's `adam_epsilon`).
+    public init(groups: [Group], beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8) {
+        let keys = groups.flatMap { $0.parameters.map(\.key) }
+        precondition(Set(keys).count == keys.count, "AdamW: a parameter key appears twice")
+        self.groups = groups
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+    }
+
+    /// One group for `parameters`.
+    public convenience init(parameters: [(key: String, parameter: Parameter)], learningRate: Float,
+                            weightDecay: Float = 0) {
+        self.init(groups: [Group(parameters: parameters, learningRate: learningRate, weightDecay: weightDecay)])
+    }
+
+    /// Every parameter the optimiser updates.
+    public var parameters: [(key: String, parameter: Parameter)] { groups.flatMap(\.parameters) }
+
+    /// Updates every parameter that has a gradient.
+    ///
+    /// - Parameter learningRateFactor: the schedule's multiplier for this step (1 = peak).
+    public func step(learningRateFactor: Float = 1) {
+        stepCount += 1
+        let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
+        let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
+        for group in groups {
+            let lr = group.learningRate * learningRateFactor
+            for (key, p) in group.parameters {
+                guard let g = p.gradient else { continue }
+                if firstMoments[key] == nil {
+                    firstMoments[key] = Tensor.zeros(p.shape)
+                    secondMoments[key] = Tensor.zeros(p.shape)
+                }
+                let (b1, b2, eps) = (beta1, beta2, epsilon)
+                let decay = 1 - lr * group.weightDecay
+                let stepSize = lr / correction1
+                let rootCorrection2 = correction2.squareRoot()
+                // All three buffers are updated in place (Parameter.value's observer does not
+                // read the old value, so the property is modified without a copy).
+                g.withUnsafeBufferPointer { gb in
+                    p.value.withUnsafeMutableBufferPointer { pb in
+                        firstMoments[key]!.withUnsafeMutableBufferPointer { mb in
+                            secondMoments[key]!.withUnsafeMutableBufferPointer { vb in
+                                let g = gb.baseAddress!, w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
+                                Parallel.forEachChunk(pb.count, minimumChunk: 65_536) { range in
+                                    for i in range {
+                                        let gi = g[i]
+                                        w[i] *= decay
+                                        m[i] = b1 * m[i] + (1 - b1) * gi
+                                        v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                        w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The optimiser state as named tensors (`m.<key>`, `v.<key>`) plus the step count.
+    public func state() -> (tensors: [(String, Tensor)], step: Int) {
+        var tensors: [(String, Tensor)] = []
+        for (key, _) in parameters {
+            if let m = firstMoments[key], let v = secondMoments[key] {
+                tensors.append(("m.\(key)", m))
+                tensors.append(("v.\(key)", v))
+            }
+        }
+        return (tensors, stepCount)
+    }
+
+    /// Restores a state saved by ``state()``.
+    ///
+    /// - Throws: ``TrainingError`` when a moment's shape does not fit its parameter.
+    public func restore(tensors: [String: Tensor], step: Int) throws {
+        firstMoments = [:]
+        secondMoments = [:]
+        for (key, p) in parameters {
+            if let m = tensors["m.\(key)"], let v = tensors["v.\(key)"] {
+                guard m.shape == p.shape, v.shape == p.shape else {
+                    throw TrainingError.checkpointMismatch("optimizer state for \(key) has shape \(m.shape), parameter has \(p.shape)")
+                }
+                firstMoments[key] = m
+                secondMoments[key] = v
+            }
+        }
+        stepCount = step
+    }
+}

@@ -1,0 +1,200 @@
+import IPTCore
+
+/// The Fastfood map of one tensor, `z` (d numbers) -> `delta` (D numbers):
+///
+///     v = pad(z, L) * B;  v = H v;  v = v[Pi];  v = v * G;  v = H v
+///     delta = v[0 ..< D] / (sqrt(L * sum G^2) * sqrt(D / L))
+///
+/// with H the unnormalised Walsh-Hadamard transform, B random signs, Pi a random permutation and G
+/// standard normal values, all of length L = the next power of two >= max(D, d) (the original
+/// used max(D) only and silently cropped z for small tensors when d > L). The normalisation is
+/// that of Aghajanyan et al. (2020) as the IPT code uses it; it makes |delta| ~ |z| for every tensor.
+///
+/// B, Pi and G are not stored: they are regenerated from `key` (``CounterRandom``,
+/// ``BijectivePermutation``) every time they are needed, so a projection of all of BART's 140 M
+/// parameters costs O(largest L) memory, and reloading from the saved seed gives bit-identical
+/// projections.
+public struct FastfoodTransform: Sendable {
+    /// d, the length of z.
+    public let dimension: Int
+    /// D, the number of outputs (the tensor's element count).
+    public let count: Int
+    /// L, the padded transform length.
+    public let length: Int
+    /// The factor 1 / (sqrt(L sum G^2) sqrt(D / L)).
+    public let scale: Float
+    let signs: CounterRandom
+    let gaussian: CounterRandom
+    let permutation: BijectivePermutation
+
+    /// - Parameters:
+    ///   - dimension: d.
+    ///   - count: D.
+    ///   - key: selects B, Pi and G.
+    public init(dimension: Int, count: Int, key: UInt64) {
+        precondition(dimension >= 1 && count >= 1, "Fastfood needs d >= 1 and D >= 1")
+        self.dimension = dimension
+        self.count = count
+        var l = 1, bits = 0
+        while l < max(count, dimension) { l <<= 1; bits += 1 }
+        length = l
+        let keys = RandomGenerator(seed: key)
+        signs = CounterRandom(key: keys.derived("B").seed)
+        gaussian = CounterRandom(key: keys.derived("G").seed)
+        permutation = BijectivePermutation(bits: bits, key: keys.derived("Pi").seed)
+        // sum of G^2, accumulated per block in Double, blocks in a fixed order.
+        let blocks = (l + 15) / 16
+        let g = gaussian
+        var partial = [Double](repeating: 0, count: Parallel.workers)
+        let perWorker = (blocks + partial.count - 1) / partial.count
+        partial.withUnsafeMutableBufferPointer { sums in
+            let out = sums.baseAddress!
+            Parallel.forEachChunk(sums.count, minimumChunk: 1) { workers in
+                for w in workers {
+                    var s = 0.0
+                    for block in (w * perWorker)..<min(blocks, (w + 1) * perWorker) {
+                        let v = g.normal16(block * 16)
+                        let valid = min(16, l - block * 16)
+                        for j in 0..<valid { s += Double(v[j] * v[j]) }
+                    }
+                    out[w] = s
+                }
+            }
+        }
+        let sumSquares = partial.reduce(0, +)
+        scale = Float(1 / ((Double(l) * sumSquares).squareRoot() * (Double(count) / Double(l)).squareRoot()))
+    }
+
+    /// The random draws B, Pi and G, materialised (for inspection and tests; the transform itself
+    /// never stores them).
+    public func draws() -> (signs: [Float], permutation: [Int], gaussian: [Float]) {
+        let signs = (0..<length).map { self.signs.sign($0) }
+        let permutation = (0..<length).map { self.permutation($0) }
+        var gaussian: [Float] = []
+        var block = 0
+        while gaussian.count < length {
+            let v = self.gaussian.normal16(block * 16)
+            for j in 0..<min(16, length - gaussian.count) { gaussian.append(v[j]) }
+            block += 1
+        }
+        return (signs, permutation, gaussian)
+    }
+
+    /// `output[0 ..< D] += factor * delta(z)`.
+    ///
+    /// - Parameters:
+    ///   - z: d numbers.
+    ///   - output: D numbers, added to.
+    ///   - workspace: scratch of at least L floats, twice.
+    public func apply(_ z: UnsafePointer<Float>, addingTo output: UnsafeMutablePointer<Float>, factor: Float = 1,
+                      workspace: FastfoodWorkspace) {
+        let (l, d, n) = (length, dimension, count)
+        workspace.reserve(l)
+        let a = workspace.first, b = workspace.second
+        a.update(repeating: 0, count: l)
+        for j in 0..<d { a[j] = z[j] * signs.sign(j) }
+        fastWalshHadamardTransform(a, count: l)
+        let (perm, g) = (permutation, gaussian)
+        Parallel.forEachChunk(l / min(l, 16), minimumChunk: 4096) { blocks in
+            for block in blocks {
+                let base = block * 16
+                if l < 16 {
+                    let v = g.normal16(0)
+                    for i in 0..<l { b[i] = a[perm(i)] * v[i] }
+                    continue
+                }
+                let v = g.normal16(base)
+                for j in 0..<16 { b[base + j] = a[perm(base + j)] * v[j] }
+            }
+        }
+        fastWalshHadamardTransform(b, count: l)
+        let s = scale * factor
+        Parallel.forEachChunk(n, minimumChunk: 65_536) { range in
+            for i in range { output[i] += s * b[i] }
+        }
+    }
+
+    /// `gradientOfZ[0 ..< d] += factor * J^T gradient`, the exact transpose of ``apply(_:addingTo:factor:workspace:)``
+    /// (H is symmetric, the permutation's transpose is its inverse scatter).
+    public func applyTransposed(_ gradient: UnsafePointer<Float>, addingTo gradientOfZ: UnsafeMutablePointer<Float>,
+                                factor: Float = 1, workspace: FastfoodWorkspace) {
+        let (l, d, n) = (length, dimension, count)
+        workspace.reserve(l)
+        let a = workspace.first, b = workspace.second
+        let s = scale
+        Parallel.forEachChunk(l, minimumChunk: 65_536) { range in
+            for i in range { b[i] = i < n ? s * gradient[i] : 0 }
+        }
+        fastWalshHadamardTransform(b, count: l)
+        let (perm, g) = (permutation, gaussian)
+        // Scatter through the permutation: a[Pi(i)] = G_i b_i. Every target is written exactly
+        // once, so blocks can run concurrently.
+        Parallel.forEachChunk(l / min(l, 16), minimumChunk: 4096) { blocks in
+            for block in blocks {
+                let base = block * 16
+                if l < 16 {
+                    let v = g.normal16(0)
+                    for i in 0..<l { a[perm(i)] = b[i] * v[i] }
+                    continue
+                }
+                let v = g.normal16(base)
+                for j in 0..<16 { a[perm(base + j)] = b[base + j] * v[j] }
+            }
+        }
+        fastWalshHadamardTransform(a, count: l)
+        for j in 0..<d { gradientOfZ[j] += factor * a[j] * signs.sign(j) }
+    }
+}
+
+/// Scratch memory for ``FastfoodTransform``: two buffers of the largest L used, reused across
+/// tensors and steps.
+public final class FastfoodWorkspace: @unchecked Sendable {
+    private(set) var capacity = 0
+    private(set) var first: UnsafeMutablePointer<Float>
+    private(set) var second: UnsafeMutablePointer<Float>
+
+    public init() {
+        first = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        second = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+    }
+
+    func reserve(_ length: Int) {
+        guard length > capacity else { return }
+        first.deallocate()
+        second.deallocate()
+        first = UnsafeMutablePointer<Float>.allocate(capacity: length)
+        second = UnsafeMutablePointer<Float>.allocate(capacity: length)
+        capacity = length
+    }
+
+    deinit {
+        first.deallocate()
+        second.deallocate()
+    }
+}
+
+/// Fastfood maps for a set of named tensors sharing one z, each with independent draws derived
+/// from one seed and the tensor's name (so the same seed always gives the same projection,
+/// whatever the order or subset of tensors).
+public struct FastfoodProjection: Sendable {
+    /// The seed saved with the artifact.
+    public let seed: UInt64
+    /// d.
+    public let dimension: Int
+    /// One transform per projected tensor, in the order given.
+    public let transforms: [(key: String, transform: FastfoodTransform)]
+
+    /// - Parameters:
+    ///   - dimension: d.
+    ///   - tensors: names and element counts of the projected tensors.
+    ///   - seed: selects all draws.
+    public init(dimension: Int, tensors: [(key: String, count: Int)], seed: UInt64) {
+        self.seed = seed
+        self.dimension = dimension
+        let root = RandomGenerator(seed: seed)
+        transforms = tensors.map { ($0.key, FastfoodTransform(dimension: dimension, count: $0.count, key: root.derived($0.key).seed)) }
+    }
+
+    /// The largest L among the tensors (the workspace size).
+    public var largestLength: Int { transforms.map(\.transform.length).max() ?? 0 }
+}
