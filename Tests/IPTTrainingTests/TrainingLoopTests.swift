@@ -1,0 +1,123 @@
+import Foundation
+import IPTCore
+import IPTTraining
+import Testing
+
+/// The shared loop on a toy least-squares problem: it must converge, keep the best state, stop
+/// early, stop on request, reject a diverging step, and resume bit for bit.
+@Suite("Training loop")
+struct TrainingLoopTests {
+    /// y = X w* with noise; minibatches derived from (seed, step) only.
+    final class Toy {
+        let x: Tensor, y: Tensor
+        let w = Parameter(Tensor.zeros([4, 1]))
+        var poisonStep: Int? = nil
+
+        init() {
+            var g = RandomGenerator(seed: 1)
+            x = Tensor.randomNormal([64, 4], generator: &g)
+            let truth = Tensor([1, -2, 0.5, 3], shape: [4, 1])
+            y = Tensor.matmul(x, truth) + Tensor.randomNormal([64, 1], standardDeviation: 0.01, generator: &g)
+        }
+
+        func loss(step: Int) -> Tensor {
+            var g = RandomGenerator(seed: 9).derived(step)
+            let rows = (0..<8).map { _ in g.nextInt(below: 64) }
+            let xb = Tensor.concatenate(rows.map { x.slice(axis: 0, $0..<($0 + 1)) }, axis: 0)
+            let yb = Tensor.concatenate(rows.map { y.slice(axis: 0, $0..<($0 + 1)) }, axis: 0)
+            let l = Tensor.meanSquaredError(Tensor.matmul(xb, w.tensor), yb)
+            if step == poisonStep { return l * Float.nan }
+            return l
+        }
+
+        func score() -> Double { -Double(Tensor.meanSquaredError(Tensor.matmul(x, w.value), y).item) }
+
+        func hooks() -> TrainingLoop.Hooks {
+            TrainingLoop.Hooks(loss: { self.loss(step: $0) }, evaluate: { self.score() })
+        }
+    }
+
+    func settings(steps: Int = 200, patience: Int? = nil) -> OptimizationSettings {
+        OptimizationSettings(learningRate: 0.05, batchSize: 8, totalSteps: steps, warmupSteps: 10, evaluationPeriod: 10,
+                             patience: patience, maximumGradientNorm: 5)
+    }
+
+    func temporaryPath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ipt-loop-\(UUID().uuidString).safetensors").path
+    }
+
+    @Test func convergesAndEndsOnTheBestValues() throws {
+        let toy = Toy()
+        let loop = TrainingLoop(parameters: [("w", toy.w)], settings: settings())
+        let outcome = try loop.run(hooks: toy.hooks(), checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        #expect(outcome.bestScore > -0.01)
+        #expect(outcome.evaluations.count == 20)
+        #expect(abs(toy.score() - outcome.bestScore) < 1e-9)
+        #expect(outcome.evaluations.map(\.score).max() == outcome.bestScore)
+    }
+
+    @Test func resumedRunEqualsUninterruptedRun() throws {
+        let reference = Toy()
+        _ = try TrainingLoop(parameters: [("w", reference.w)], settings: settings())
+            .run(hooks: reference.hooks(), checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        for stopAt in [37, 80, 140] {
+            let toy = Toy()
+            let loop = TrainingLoop(parameters: [("w", toy.w)], settings: settings())
+            let outcome = try loop.run(hooks: toy.hooks(), checkpointPath: path, resume: true, fingerprint: "t") { event in
+                if case .step(let r) = event, r.step == stopAt { return .stop }
+                return .proceed
+            }
+            #expect(outcome.interrupted)
+            #expect(outcome.lastStep == stopAt)
+        }
+        let toy = Toy()
+        let outcome = try TrainingLoop(parameters: [("w", toy.w)], settings: settings())
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: true, fingerprint: "t") { _ in .proceed }
+        #expect(!outcome.interrupted)
+        #expect(toy.w.value.scalars.map(\.bitPattern) == reference.w.value.scalars.map(\.bitPattern))
+        #expect(outcome.evaluations.count == 20)
+    }
+
+    @Test func checkpointOfAnotherConfigurationIsRefused() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let toy = Toy()
+        _ = try TrainingLoop(parameters: [("w", toy.w)], settings: settings(steps: 20))
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: false, fingerprint: "a") { _ in .proceed }
+        #expect(throws: TrainingError.self) {
+            try TrainingLoop(parameters: [("w", Toy().w)], settings: settings(steps: 20))
+                .run(hooks: Toy().hooks(), checkpointPath: path, resume: true, fingerprint: "b") { _ in .proceed }
+        }
+    }
+
+    @Test func earlyStoppingAfterPatienceEvaluations() throws {
+        let toy = Toy()
+        // A constant score never improves after the first evaluation.
+        var hooks = toy.hooks()
+        hooks.evaluate = { 0.5 }
+        let outcome = try TrainingLoop(parameters: [("w", toy.w)], settings: settings(patience: 3))
+            .run(hooks: hooks, checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        #expect(outcome.stoppedEarly)
+        #expect(outcome.lastStep == 40)
+        #expect(outcome.bestStep == 10)
+    }
+
+    @Test func divergingStepIsRejectedNamingTheStep() throws {
+        let toy = Toy()
+        toy.poisonStep = 23
+        var saved: [Int] = []
+        var hooks = toy.hooks()
+        hooks.saveBest = { step, _ in saved.append(step) }
+        let before = toy.w.value
+        #expect(throws: TrainingError.nonFiniteLoss(step: 23, detail: "loss is nan")) {
+            _ = try TrainingLoop(parameters: [("w", toy.w)], settings: self.settings())
+                .run(hooks: hooks, checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        }
+        #expect(saved == [10, 20])
+        #expect(toy.w.value.scalars != before.scalars)
+        #expect(toy.w.value.isFinite)
+    }
+}
