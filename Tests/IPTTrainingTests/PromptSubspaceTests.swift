@@ -1,0 +1,56 @@
+import Foundation
+import IPTCore
+import IPTTraining
+import Testing
+
+@Suite("Prompt subspaces")
+struct PromptSubspaceTests {
+    @Test func autoencoderShapesKeysAndGradient() throws {
+        var g = RandomGenerator(seed: 4)
+        let ae = PromptAutoencoder(dimension: 3, promptLength: 5, hiddenSize: 4, decoderWidth: 6, generator: &g)
+        #expect(ae.namedParameters().map(\.key) == ["encoder.weight", "encoder.bias", "decoder.hidden.weight",
+                                                     "decoder.hidden.bias", "decoder.output.weight", "decoder.output.bias"])
+        #expect(ae.parameterCount == 20 * 3 + 3 + 3 * 6 + 6 + 6 * 20 + 20)
+        // PyTorch default init bounds: U(±1/sqrt(fan_in)).
+        #expect(ae.encoder.weight.value.scalars.allSatisfy { abs($0) <= 1 / Float(20).squareRoot() })
+        #expect(ae.decoder.hidden.weight.value.scalars.allSatisfy { abs($0) <= 1 / Float(3).squareRoot() })
+        let prompts = Tensor.randomNormal([2, 5, 4], generator: &g)
+        let reconstruction = ae(prompts)
+        #expect(reconstruction.shape == [2, 5, 4])
+        // Reconstruction is decoder(encoder(p)) row by row.
+        let z = ae.encode(prompts)
+        let second = ae.decoder.prompt(for: z.slice(axis: 0, 1..<2).reshaped([3]))
+        #expect(second.maxAbsDifference(reconstruction.slice(axis: 0, 1..<2).reshaped([5, 4])) < 1e-6)
+        // Gradient reaches the autoencoder's weights through the MSE.
+        Tensor.meanSquaredError(reconstruction, prompts).backward()
+        #expect(ae.parameters().allSatisfy { $0.gradient != nil })
+    }
+
+    @Test func decoderCanExpressAPromptSoZRecoversIt() throws {
+        // With W3 = identity-like and b3 = 0, z -> tanh(W2 z + b2) is learned back by gradient descent.
+        var g = RandomGenerator(seed: 5)
+        let decoder = PromptDecoder(dimension: 2, promptLength: 2, hiddenSize: 2, decoderWidth: 4, generator: &g)
+        decoder.freeze()
+        let target = decoder.prompt(for: Tensor([0.3, -0.2]))
+        let z = Parameter(Tensor([0, 0]))
+        for _ in 0..<2000 {
+            z.zeroGradient()
+            Tensor.meanSquaredError(decoder.prompt(for: z.tensor), target).backward()
+            z.value = z.value - z.gradient! * 2
+        }
+        #expect(decoder.prompt(for: z.value).maxAbsDifference(target) < 1e-3)
+        #expect(decoder.parameters().allSatisfy { $0.gradient == nil })
+    }
+
+    @Test func linearSubspaceRoundTripsItsCoordinates() {
+        // Orthonormal basis of two directions in R^6.
+        let basis = Tensor([1, 0, 0, 0, 0, 0, 0, 0.6, 0, 0, 0.8, 0], shape: [2, 6]).transposed()
+        let mean = Tensor([1, 1, 1, 1, 1, 1])
+        let subspace = LinearPromptSubspace(mean: mean, basis: basis, promptLength: 3, hiddenSize: 2)
+        let z = Tensor([0.5, -2, 1, 3], shape: [2, 2])
+        let prompts = subspace.prompts(for: z)
+        #expect(prompts.shape == [2, 3, 2])
+        #expect(subspace.coordinates(of: prompts).maxAbsDifference(z) < 1e-6)
+        #expect(prompts[0, 0, 0] == 1.5)
+    }
+}
