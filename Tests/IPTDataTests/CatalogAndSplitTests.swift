@@ -5,6 +5,23 @@ import Testing
 
 @Suite("Task catalog (tasks.json) and task splits")
 struct CatalogAndSplitTests {
+    /// Writes each `(text, problem)` case to a file and expects `load` to throw a one-line
+    /// ``DataError`` that starts with the file's path and mentions `problem`.
+    func expectLoadErrors(_ cases: [(String, String)], in dir: TemporaryDirectory, load: (URL) throws -> Void) throws {
+        for (i, (text, problem)) in cases.enumerated() {
+            let url = try dir.write("case\(i).json", text)
+            do {
+                try load(url)
+                Issue.record("\(text) should not load")
+            } catch let error as DataError {
+                let description = error.description
+                #expect(description.hasPrefix(url.path + ":"), "\(description)")
+                #expect(description.contains(problem), "'\(description)' should contain '\(problem)'")
+                #expect(!description.contains("\n"))
+            }
+        }
+    }
+
     @Test func readsACatalog() throws {
         let dir = try TemporaryDirectory()
         let url = try dir.write("tasks.json", """
@@ -32,18 +49,7 @@ struct CatalogAndSplitTests {
             ("{\"a\": {\"kind\": \"classification\", \"metric\": \"ACC\", \"options\": [\"x\", 2]}}", "key 'a.options': expected a list of strings"),
             ("{\"a\": {\"kind\": \"classification\", \"metric\": \"ACC\", \"options\": \"x\"}}", "key 'a.options': expected a list of strings"),
         ]
-        for (i, (text, problem)) in cases.enumerated() {
-            let url = try dir.write("tasks\(i).json", text)
-            do {
-                _ = try TaskCatalog.load(url)
-                Issue.record("\(text) should not load")
-            } catch let error as DataError {
-                let description = error.description
-                #expect(description.hasPrefix(url.path + ":"), "\(description)")
-                #expect(description.contains(problem), "'\(description)' should contain '\(problem)'")
-                #expect(!description.contains("\n"))
-            }
-        }
+        try expectLoadErrors(cases, in: dir) { _ = try TaskCatalog.load($0) }
         let absent = dir.url.appendingPathComponent("absent.json")
         #expect(throws: DataError.missingFile(path: absent.path)) { _ = try TaskCatalog.load(absent) }
     }
@@ -78,16 +84,7 @@ struct CatalogAndSplitTests {
             ("{\"train\": [] \"dev\": []}", "not valid JSON"),
             ("", "not valid JSON"),
         ]
-        for (i, (text, problem)) in cases.enumerated() {
-            let url = try dir.write("split\(i).json", text)
-            do {
-                _ = try TaskSplit.load(url, availableTasks: ["a"], missingTasks: .skip)
-                Issue.record("\(text) should not load")
-            } catch let error as DataError {
-                #expect(error.description.hasPrefix(url.path + ":"), "\(error)")
-                #expect(error.description.contains(problem), "'\(error)' should contain '\(problem)'")
-            }
-        }
+        try expectLoadErrors(cases, in: dir) { _ = try TaskSplit.load($0, availableTasks: ["a"], missingTasks: .skip) }
         let absent = dir.url.appendingPathComponent("absent.json")
         #expect(throws: DataError.missingFile(path: absent.path)) {
             _ = try TaskSplit.load(absent, availableTasks: [], missingTasks: .skip)

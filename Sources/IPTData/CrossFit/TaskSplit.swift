@@ -14,7 +14,8 @@ public enum MissingTaskPolicy: String, Sendable {
 ///
 /// `train` holds the tasks whose prompts train the subspace, `dev` those that select it, `test`
 /// the unseen tasks (empty in some splits). Other keys (such as `"all"`) are ignored. Task
-/// order is the file's.
+/// order is the file's (the original's multi-task loader sorts the training tasks; sort to
+/// mirror it).
 public struct TaskSplit: Hashable, Sendable {
     /// The split's training tasks present in the data folder.
     public let train: [String]

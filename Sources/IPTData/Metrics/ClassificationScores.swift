@@ -15,8 +15,10 @@ enum ClassificationScores {
                 counts[p, default: (0, 0, 0)].falsePositives += 1
             }
         }
+        // Summed in code point order of the labels, the order scikit-learn's classes have, so
+        // that the result does not depend on dictionary order.
         var total = 0.0
-        for c in counts.values {
+        for (_, c) in counts.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) { $0.value < $1.value } }) {
             total += Double(2 * c.truePositives) / Double(2 * c.truePositives + c.falsePositives + c.falseNegatives)
         }
         return total / Double(counts.count)
