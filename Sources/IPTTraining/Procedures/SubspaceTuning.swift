@@ -122,8 +122,8 @@ public final class SubspaceTuning {
     let tokenizer: any Tokenizer
     let identity: ModelIdentity
 
-    public init(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
-                configuration: SubspaceTuningConfiguration) throws {
+    public convenience init(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
+                            configuration: SubspaceTuningConfiguration) throws {
         try configuration.validate()
         let (subspace, label) = try configuration.subspace.load(model: identity)
         try self.init(model: model, tokenizer: tokenizer, identity: identity, task: task, subspace: subspace,
