@@ -12,6 +12,7 @@ struct IPTCommand: ParsableCommand {
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
             InfoCommand.self,
+            TokenizeCommand.self,
         ])
 
     static func main() {
