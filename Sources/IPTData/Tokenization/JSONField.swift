@@ -96,10 +96,12 @@ func readFile(_ url: URL) throws -> Data {
     }
 }
 
-/// "line N" for a JSONSerialization message that says "around character K" (K counts bytes).
+/// "line N" for a JSONSerialization message that says "around character K" (K counts bytes) or
+/// that the file ended too early (the last line).
 private func lineOfCharacterOffset(in message: String, data: Data) -> String? {
+    func line(at offset: Int) -> String { "line \(data.prefix(offset).reduce(1) { $1 == 0x0A ? $0 + 1 : $0 })" }
+    if message.contains("end of file") { return line(at: data.count) }
     guard let range = message.range(of: "around character ") else { return nil }
     let digits = message[range.upperBound...].prefix { $0.isNumber }
-    guard let offset = Int(digits) else { return nil }
-    return "line \(data.prefix(offset).reduce(1) { $1 == 0x0A ? $0 + 1 : $0 })"
+    return Int(digits).map(line)
 }
