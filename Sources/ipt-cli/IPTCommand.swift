@@ -14,6 +14,7 @@ struct IPTCommand: ParsableCommand {
             InfoCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            PromptTuneCommand.self,
         ])
 
     static func main() {
