@@ -14,7 +14,14 @@ struct IPTCommand: ParsableCommand {
             InfoCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            EvaluateCommand.self,
             PromptTuneCommand.self,
+            FindSubspaceCommand.self,
+            TuneSubspaceCommand.self,
+            TuneSAIDCommand.self,
+            StageTwoCommand.self,
+            FindAdapterSubspaceCommand.self,
+            TuneAdapterSubspaceCommand.self,
         ])
 
     static func main() {

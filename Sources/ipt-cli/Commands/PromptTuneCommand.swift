@@ -69,14 +69,12 @@ struct PromptTuneCommand: ParsableCommand {
         let (model, tokenizer, identity) = try modelOptions.load()
         for setup in setups {
             let path = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
-            let directory = try RunDirectory(path: path, mode: runOptions.mode)
-            let reporter = ProgressReporter(run: directory, label: setup.name)
-            let result = try grid.run(model: model, tokenizer: tokenizer, identity: identity, task: setup,
-                                      configuration: configuration, directory: directory, resume: runOptions.resume,
-                                      progress: reporter.handler)
-            reporter.finish()
-            try Summary.print(result, folder: path)
-            if result.interrupted { throw ExitCode(Interruption.exitCode) }
+            // Validates the initialisation (e.g. a prompt file) before anything is written.
+            _ = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup, configuration: configuration)
+            try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
+                try grid.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, configuration: configuration,
+                             directory: folder, resume: runOptions.resume, progress: progress)
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import IPTTraining
 
@@ -24,4 +25,23 @@ enum Summary {
         guard let x else { return "n/a" }
         return String(format: "%.4f", x)
     }
+}
+
+/// Runs a procedure in its output folder with progress shown and events logged; prints the
+/// summary line; exits 130/143 when interrupted; on failure removes what an unstarted run wrote.
+func runProcedure(in path: String, mode: RunDirectory.Mode, label: String,
+                  _ body: (RunDirectory, @escaping ProgressHandler) throws -> ProcedureResult) throws {
+    let folder = try RunDirectory(path: path, mode: mode)
+    let reporter = ProgressReporter(run: folder, label: label)
+    let result: ProcedureResult
+    do {
+        result = try body(folder, reporter.handler)
+    } catch {
+        reporter.finish()
+        folder.discardIfUnstarted()
+        throw error
+    }
+    reporter.finish()
+    try Summary.print(result, folder: path)
+    if result.interrupted { throw ExitCode(Interruption.exitCode) }
 }
