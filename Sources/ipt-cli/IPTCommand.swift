@@ -12,6 +12,8 @@ struct IPTCommand: ParsableCommand {
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
             InfoCommand.self,
+            MakeCorpusCommand.self,
+            MakeTasksCommand.self,
         ])
 
     static func main() {
