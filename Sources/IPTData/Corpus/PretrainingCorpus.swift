@@ -28,6 +28,12 @@ public struct PretrainingCorpus: Sendable {
         /// UTF-8 bytes of the written file (each line followed by `\n`).
         public let bytes: Int
 
+        public init(lines: Int, words: Int, bytes: Int) {
+            self.lines = lines
+            self.words = words
+            self.bytes = bytes
+        }
+
         public var description: String { "\(lines) lines, \(words) words, \(bytes) bytes" }
     }
 

@@ -56,6 +56,11 @@ public struct WordNetWord: Hashable, Sendable {
     /// The adjective syntactic marker (`a`, `p` or `ip`), when the data file gives one.
     public let adjectiveMarker: String?
 
+    public init(lemma: String, adjectiveMarker: String? = nil) {
+        self.lemma = lemma
+        self.adjectiveMarker = adjectiveMarker
+    }
+
     /// The lemma with spaces between words (`long distance`).
     public var text: String { String(lemma.map { $0 == "_" ? " " : $0 }) }
 }
@@ -71,6 +76,13 @@ public struct WordNetPointer: Hashable, Sendable {
     public let sourceWord: Int
     /// The 1-based word of the target synset, or 0 for the whole synset.
     public let targetWord: Int
+
+    public init(symbol: String, target: WordNetSynsetID, sourceWord: Int = 0, targetWord: Int = 0) {
+        self.symbol = symbol
+        self.target = target
+        self.sourceWord = sourceWord
+        self.targetWord = targetWord
+    }
 
     /// Hypernym (`@`): the target is a more general concept.
     public static let hypernym = "@"
@@ -102,6 +114,20 @@ public struct WordNetSynset: Sendable {
     public let definition: String
     /// The quoted example sentences of the gloss, without quotes and attributions.
     public let examples: [String]
+
+    /// - Parameter words: at least one word.
+    public init(id: WordNetSynsetID, lexicographerFile: Int, isSatellite: Bool = false, words: [WordNetWord],
+                pointers: [WordNetPointer] = [], definition: String, examples: [String] = []) {
+        precondition(!words.isEmpty && WordNetLexicographerFile.names.indices.contains(lexicographerFile),
+                     "a synset needs words and a lexicographer file number in 0...44")
+        self.id = id
+        self.lexicographerFile = lexicographerFile
+        self.isSatellite = isSatellite
+        self.words = words
+        self.pointers = pointers
+        self.definition = definition
+        self.examples = examples
+    }
 
     /// The lexicographer file name (`noun.animal`, `verb.motion`, ...).
     public var lexicographerFileName: String { WordNetLexicographerFile.names[lexicographerFile] }
@@ -141,12 +167,24 @@ public struct WordNetIndexEntry: Sendable {
     public let synsetOffsets: [Int]
     /// How many of the senses were tagged in the semantic concordances: 0 for rare words.
     public let taggedSenseCount: Int
+
+    public init(lemma: String, partOfSpeech: WordNetPartOfSpeech, synsetOffsets: [Int], taggedSenseCount: Int) {
+        self.lemma = lemma
+        self.partOfSpeech = partOfSpeech
+        self.synsetOffsets = synsetOffsets
+        self.taggedSenseCount = taggedSenseCount
+    }
 }
 
 /// One line of an exception list (`verb.exc`, ...): an irregular form and its base forms.
 public struct WordNetException: Hashable, Sendable {
     public let inflectedForm: String
     public let baseForms: [String]
+
+    public init(inflectedForm: String, baseForms: [String]) {
+        self.inflectedForm = inflectedForm
+        self.baseForms = baseForms
+    }
 }
 
 /// A WordNet database folder (Debian's `wordnet-base`: `/usr/share/wordnet`): the data, index and

@@ -88,11 +88,11 @@ public enum BuiltInTasks {
             }
             labelOfFile[number] = entry.label
         }
-        let pool = sources.wordnet.synsets.compactMap { synset -> PoolItem? in
+        let pool = sources.wordnet.synsets.compactMap { synset -> TaskCandidate? in
             guard let label = labelOfFile[synset.lexicographerFile], !synset.definition.isEmpty else { return nil }
             let word = synset.headword.text
             guard !TaskSources.mentions("\(word) \(synset.definition)", anyOf: labels) else { return nil }
-            return PoolItem(input: "word: \(word) [SEP] definition: \(synset.definition)", answer: label)
+            return TaskCandidate(input: "word: \(word) [SEP] definition: \(synset.definition)", answer: label)
         }
         let fileList = classes.map { "`\($0.file)` → \($0.label)" }.joined(separator: ", ")
         return try FewShotSampling.sample(
@@ -108,10 +108,10 @@ public enum BuiltInTasks {
             for entry in sources.wordnet.index[category] ?? [] { categoriesOfLemma[entry.lemma, default: []].append(category) }
         }
         let pool = WordNetPartOfSpeech.allCases.flatMap { category in
-            (sources.wordnet.index[category] ?? []).compactMap { entry -> PoolItem? in
+            (sources.wordnet.index[category] ?? []).compactMap { entry -> TaskCandidate? in
                 guard entry.taggedSenseCount > 0, TaskSources.isPlainWord(entry.lemma),
                       categoriesOfLemma[entry.lemma]?.count == 1 else { return nil }
-                return PoolItem(input: "word: \(entry.lemma)", answer: category.rawValue)
+                return TaskCandidate(input: "word: \(entry.lemma)", answer: category.rawValue)
             }
         }
         return try FewShotSampling.sample(
@@ -123,14 +123,14 @@ public enum BuiltInTasks {
 
     static func domainTask(_ sources: TaskSources) throws -> GeneratedTask {
         let labels = ["chemistry", "law", "military", "music"]
-        let pool = sources.wordnet.synsets.compactMap { synset -> PoolItem? in
+        let pool = sources.wordnet.synsets.compactMap { synset -> TaskCandidate? in
             let domains = Set(synset.targets(of: WordNetPointer.topicDomain).compactMap { target in
                 sources.wordnet.synset(target)?.words.map(\.lemma).first(where: labels.contains)
             })
             guard domains.count == 1, let label = domains.first, !synset.definition.isEmpty else { return nil }
             let word = synset.headword.text
             guard !TaskSources.mentions("\(word) \(synset.definition)", anyOf: labels) else { return nil }
-            return PoolItem(input: "word: \(word) [SEP] definition: \(synset.definition)", answer: label)
+            return TaskCandidate(input: "word: \(word) [SEP] definition: \(synset.definition)", answer: label)
         }
         return try FewShotSampling.sample(
             classification("wn-domain", labels: labels, metric: "Classification-F1",
@@ -154,7 +154,7 @@ public enum BuiltInTasks {
         let subjects = sources.firstSenses(.noun).filter { !candidates(of: $0.synset).isEmpty }
         let categories = Set(subjects.flatMap { candidates(of: $0.synset) }).sorted()
         var generator = RandomGenerator(seed: FewShotSampling.poolSeed).derived("items/wn-is-a")
-        let pool = subjects.compactMap { subject -> PoolItem? in
+        let pool = subjects.compactMap { subject -> TaskCandidate? in
             let ancestors = sources.ancestors(of: subject.synset)
             let positive = generator.nextInt(below: 2) == 0
             let category: WordNetSynsetID
@@ -167,7 +167,7 @@ public enum BuiltInTasks {
             }
             let categoryWord = wordnet.synset(category)!.headword.lemma
             guard categoryWord != subject.word else { return nil }
-            return PoolItem(input: "question: is \(TaskSources.article(subject.word)) \(subject.word) a kind of \(categoryWord)?",
+            return TaskCandidate(input: "question: is \(TaskSources.article(subject.word)) \(subject.word) a kind of \(categoryWord)?",
                             answer: positive ? "yes" : "no")
         }
         return try FewShotSampling.sample(
@@ -191,11 +191,11 @@ public enum BuiltInTasks {
         var partsOfWhole: [String: Set<String>] = [:]
         for pair in pairs { partsOfWhole[pair.whole, default: []].formUnion(pair.parts) }
         var generator = RandomGenerator(seed: FewShotSampling.poolSeed).derived("items/wn-is-part")
-        let pool = pairs.compactMap { pair -> PoolItem? in
+        let pool = pairs.compactMap { pair -> TaskCandidate? in
             let positive = generator.nextInt(below: 2) == 0
             let whole = positive ? pair.whole : wholes[generator.nextInt(below: wholes.count)]
             guard positive || (!(partsOfWhole[whole]?.contains(pair.part) ?? false) && whole != pair.part) else { return nil }
-            return PoolItem(input: "question: is \(TaskSources.article(pair.part)) \(pair.part) a part of \(TaskSources.article(whole)) \(whole)?",
+            return TaskCandidate(input: "question: is \(TaskSources.article(pair.part)) \(pair.part) a part of \(TaskSources.article(whole)) \(whole)?",
                             answer: positive ? "yes" : "no")
         }
         return try FewShotSampling.sample(
@@ -207,7 +207,7 @@ public enum BuiltInTasks {
 
     static func oppositeOrSimilarTask(_ sources: TaskSources) throws -> GeneratedTask {
         let wordnet = sources.wordnet
-        var pool: [PoolItem?] = []
+        var pool: [TaskCandidate?] = []
         for synset in wordnet.synsets where synset.id.partOfSpeech == .adjective {
             for pointer in synset.pointers {
                 guard let target = wordnet.synset(pointer.target) else { continue }
@@ -238,7 +238,7 @@ public enum BuiltInTasks {
             if !words.isEmpty { plainWords.append((synset.id, words)) }
         }
         var generator = RandomGenerator(seed: FewShotSampling.poolSeed).derived("items/wn-synonym")
-        let pool = plainWords.filter { $0.words.count >= 2 }.compactMap { entry -> PoolItem? in
+        let pool = plainWords.filter { $0.words.count >= 2 }.compactMap { entry -> TaskCandidate? in
             let first = entry.words[0]
             if generator.nextInt(below: 2) == 0 { return pairItem(first, entry.words[1], "synonym") }
             let other = plainWords[generator.nextInt(below: plainWords.count)].words[0]
@@ -252,9 +252,9 @@ public enum BuiltInTasks {
             pool: pool)
     }
 
-    private static func pairItem(_ first: String, _ second: String, _ label: String) -> PoolItem? {
+    private static func pairItem(_ first: String, _ second: String, _ label: String) -> TaskCandidate? {
         guard TaskSources.isPlainWord(first), TaskSources.isPlainWord(second), first != second else { return nil }
-        return PoolItem(input: "word 1: \(first) [SEP] word 2: \(second)", answer: label)
+        return TaskCandidate(input: "word 1: \(first) [SEP] word 2: \(second)", answer: label)
     }
 
     // MARK: - WordNet generation
@@ -263,11 +263,11 @@ public enum BuiltInTasks {
     static func defineVerbTask(_ sources: TaskSources) throws -> GeneratedTask { try defineTask(.verb, sources) }
 
     static func defineTask(_ category: WordNetPartOfSpeech, _ sources: TaskSources) throws -> GeneratedTask {
-        let pool = sources.wordnet.synsets.compactMap { synset -> PoolItem? in
+        let pool = sources.wordnet.synsets.compactMap { synset -> TaskCandidate? in
             let word = synset.headword.lemma
             guard synset.id.partOfSpeech == category, sources.isCommon(word, category), !synset.definition.isEmpty,
                   !TaskSources.mentions(synset.definition, anyOf: [word]) else { return nil }
-            return PoolItem(input: "definition: \(synset.definition)", answer: word,
+            return TaskCandidate(input: "definition: \(synset.definition)", answer: word,
                             revealing: [PretrainingCorpus.definitionLine(synset)].compactMap { $0 })
         }
         return try FewShotSampling.sample(
@@ -278,10 +278,10 @@ public enum BuiltInTasks {
     }
 
     static func hypernymTask(_ sources: TaskSources) throws -> GeneratedTask {
-        let pool = sources.firstSenses(.noun).compactMap { subject -> PoolItem? in
+        let pool = sources.firstSenses(.noun).compactMap { subject -> TaskCandidate? in
             guard let parent = sources.wordnet.synset(subject.synset)?.targets(of: WordNetPointer.hypernym).first,
                   let word = sources.wordnet.synset(parent)?.headword.lemma, TaskSources.isPlainWord(word) else { return nil }
-            return PoolItem(input: "word: \(subject.word)", answer: word)
+            return TaskCandidate(input: "word: \(subject.word)", answer: word)
         }
         return try FewShotSampling.sample(
             textToText("wn-hypernym", metric: "EM",
@@ -292,14 +292,14 @@ public enum BuiltInTasks {
 
     static func antonymTask(_ sources: TaskSources) throws -> GeneratedTask {
         let wordnet = sources.wordnet
-        var pool: [PoolItem] = []
+        var pool: [TaskCandidate] = []
         for synset in wordnet.synsets where synset.id.partOfSpeech == .adjective {
             for pointer in synset.pointers where pointer.symbol == WordNetPointer.antonym && pointer.sourceWord > 0 {
                 guard let target = wordnet.synset(pointer.target), pointer.sourceWord <= synset.words.count,
                       pointer.targetWord > 0, pointer.targetWord <= target.words.count else { continue }
                 let word = synset.words[pointer.sourceWord - 1].lemma, opposite = target.words[pointer.targetWord - 1].lemma
                 guard TaskSources.isPlainWord(word), TaskSources.isPlainWord(opposite) else { continue }
-                if let item = PoolItem(input: "adjective: \(word)", answer: opposite) { pool.append(item) }
+                if let item = TaskCandidate(input: "adjective: \(word)", answer: opposite) { pool.append(item) }
             }
         }
         return try FewShotSampling.sample(
@@ -316,11 +316,11 @@ public enum BuiltInTasks {
     }
 
     static func lemmaTask(_ category: WordNetPartOfSpeech, _ what: String, _ sources: TaskSources) throws -> GeneratedTask {
-        let pool = (sources.wordnet.exceptions[category] ?? []).compactMap { exception -> PoolItem? in
+        let pool = (sources.wordnet.exceptions[category] ?? []).compactMap { exception -> TaskCandidate? in
             guard exception.baseForms.count == 1, let base = exception.baseForms.first,
                   TaskSources.isPlainWord(exception.inflectedForm), sources.isIndexed(base, category),
                   base != exception.inflectedForm else { return nil }
-            return PoolItem(input: "word: \(exception.inflectedForm)", answer: base)
+            return TaskCandidate(input: "word: \(exception.inflectedForm)", answer: base)
         }
         return try FewShotSampling.sample(
             textToText("wn-lemma-\(category.rawValue)", metric: "EM",
@@ -332,7 +332,7 @@ public enum BuiltInTasks {
     static func fillInTheBlankTask(_ sources: TaskSources) throws -> GeneratedTask {
         // Shorter examples (`___ responsible`) are phrases that leave the word unguessable.
         let minimumWords = 5
-        let pool = sources.wordnet.synsets.flatMap { synset -> [PoolItem] in
+        let pool = sources.wordnet.synsets.flatMap { synset -> [TaskCandidate] in
             let word = synset.headword.lemma
             guard sources.isCommon(word, synset.id.partOfSpeech) else { return [] }
             return PretrainingCorpus.exampleLines(synset).compactMap { sentence in
@@ -341,7 +341,7 @@ public enum BuiltInTasks {
                 guard tokens.count >= minimumWords, matches.count == 1, let position = matches.first else { return nil }
                 let core = TaskSources.core(of: tokens[position])
                 tokens[position] = tokens[position].replacingOccurrences(of: core, with: "___")
-                return PoolItem(input: "sentence: \(tokens.joined(separator: " "))", answer: word, revealing: [sentence])
+                return TaskCandidate(input: "sentence: \(tokens.joined(separator: " "))", answer: word, revealing: [sentence])
             }
         }
         return try FewShotSampling.sample(
@@ -364,14 +364,14 @@ public enum BuiltInTasks {
     static func derivedWordTask(_ name: String, from source: WordNetPartOfSpeech, to target: WordNetPartOfSpeech,
                                 inputField: String, _ sources: TaskSources, summary: String) throws -> GeneratedTask {
         let wordnet = sources.wordnet
-        var pool: [PoolItem] = []
+        var pool: [TaskCandidate] = []
         for synset in wordnet.synsets where synset.id.partOfSpeech == source {
             for pointer in synset.pointers where pointer.symbol == WordNetPointer.pertainym && pointer.target.partOfSpeech == target {
                 guard let other = wordnet.synset(pointer.target), pointer.sourceWord > 0, pointer.sourceWord <= synset.words.count,
                       pointer.targetWord > 0, pointer.targetWord <= other.words.count else { continue }
                 let word = synset.words[pointer.sourceWord - 1].lemma, base = other.words[pointer.targetWord - 1].lemma
                 guard TaskSources.isPlainWord(word), TaskSources.isPlainWord(base), word != base else { continue }
-                if let item = PoolItem(input: "\(inputField): \(word)", answer: base) { pool.append(item) }
+                if let item = TaskCandidate(input: "\(inputField): \(word)", answer: base) { pool.append(item) }
             }
         }
         return try FewShotSampling.sample(
@@ -391,7 +391,7 @@ public enum BuiltInTasks {
     static func fortuneCollectionTask(_ name: String, collections: [String], _ sources: TaskSources) throws -> GeneratedTask {
         let pool = try collections.flatMap { collection in
             try sources.proseEntries(of: collection, task: name).compactMap {
-                PoolItem(input: "fortune: \($0.paragraph)", answer: collection)
+                TaskCandidate(input: "fortune: \($0.paragraph)", answer: collection)
             }
         }
         return try FewShotSampling.sample(
@@ -404,19 +404,19 @@ public enum BuiltInTasks {
     static func fortuneOrExcuseTask(_ sources: TaskSources) throws -> GeneratedTask {
         let name = "fortune-or-excuse"
         let lengths = 3...12
-        let excuses = try sources.proseEntries(of: "bofh-excuses", task: name).compactMap { entry -> PoolItem? in
+        let excuses = try sources.proseEntries(of: "bofh-excuses", task: name).compactMap { entry -> TaskCandidate? in
             // Each excuse starts with a `BOFH excuse #N:` title line, which would give the answer away.
             let lines = entry.text.split(separator: "\n", omittingEmptySubsequences: false)
             let body = SourceText.collapsingWhitespace((lines.first?.hasPrefix("BOFH excuse #") == true ? lines.dropFirst() : lines[...])
                 .joined(separator: " "))
             guard lengths.contains(body.split(separator: " ").count) else { return nil }
-            return PoolItem(input: "text: \(body)", answer: "excuse")
+            return TaskCandidate(input: "text: \(body)", answer: "excuse")
         }
         let quotes = sources.fortunes.filter { $0.name != "bofh-excuses" }.flatMap { collection in
-            collection.entries.compactMap { entry -> PoolItem? in
+            collection.entries.compactMap { entry -> TaskCandidate? in
                 let paragraph = entry.paragraph
                 guard PretrainingCorpus.isProse(paragraph), lengths.contains(paragraph.split(separator: " ").count) else { return nil }
-                return PoolItem(input: "text: \(paragraph)", answer: "fortune")
+                return TaskCandidate(input: "text: \(paragraph)", answer: "fortune")
             }
         }
         return try FewShotSampling.sample(
@@ -429,10 +429,10 @@ public enum BuiltInTasks {
     static func fortuneCompletionTask(_ sources: TaskSources) throws -> GeneratedTask {
         let lengths = 8...24
         let pool = sources.fortunes.filter { $0.name != "bofh-excuses" }.flatMap { collection in
-            collection.entries.compactMap { entry -> PoolItem? in
+            collection.entries.compactMap { entry -> TaskCandidate? in
                 let words = entry.paragraph.split(separator: " ")
                 guard lengths.contains(words.count), PretrainingCorpus.isProse(entry.paragraph) else { return nil }
-                return PoolItem(input: "fortune beginning: \(words.prefix(words.count / 2).joined(separator: " "))",
+                return TaskCandidate(input: "fortune beginning: \(words.prefix(words.count / 2).joined(separator: " "))",
                                 answer: words.dropFirst(words.count / 2).joined(separator: " "),
                                 revealing: [PretrainingCorpus.fortuneLine(entry)].compactMap { $0 })
             }
@@ -446,7 +446,7 @@ public enum BuiltInTasks {
 
     static func fortuneDefinitionTask(_ sources: TaskSources) throws -> GeneratedTask {
         let name = "fortune-definition-word"
-        let candidates = try sources.proseEntries(of: "definitions", task: name).compactMap { entry -> PoolItem? in
+        let candidates = try sources.proseEntries(of: "definitions", task: name).compactMap { entry -> TaskCandidate? in
             // Entries of the form `Word, n.:` (or `Word:`) on the first line, the definition below.
             let lines = entry.text.split(separator: "\n")
             guard lines.count >= 2, let title = lines.first.map({ $0.trimmingCharacters(in: .whitespaces) }),
@@ -456,7 +456,7 @@ public enum BuiltInTasks {
                   word.first!.isLetter else { return nil }
             let definition = SourceText.collapsingWhitespace(lines.dropFirst().joined(separator: " "))
             guard !TaskSources.mentions(definition, anyOf: [word.lowercased()]) else { return nil }
-            return PoolItem(input: "definition: \(definition)", answer: word,
+            return TaskCandidate(input: "definition: \(definition)", answer: word,
                             revealing: [PretrainingCorpus.fortuneLine(entry)].compactMap { $0 })
         }
         // A title shared by many entries is a heading (`QOTD:`, quote of the day), not a defined word.
@@ -475,21 +475,13 @@ public enum BuiltInTasks {
     private static func classification(_ name: String, labels: [String], metric: String, summary: String,
                                        inputFormat: String) -> TaskDescription {
         TaskDescription(name: name, kind: .classification, metric: metric,
-                        options: labels.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) },
+                        options: labels,
                         summary: "Classification: \(summary)", inputFormat: inputFormat)
     }
 
     private static func textToText(_ name: String, metric: String, summary: String, inputFormat: String) -> TaskDescription {
         TaskDescription(name: name, kind: .textToText, metric: metric, options: [],
                         summary: "Generation: \(summary)", inputFormat: inputFormat)
-    }
-}
-
-extension PoolItem {
-    /// A candidate from raw text (whitespace is normalised); nil when a field is empty.
-    init?(input: String, answer: String, revealing: [String] = []) {
-        guard let line = TaskLine(input: input, answer: answer) else { return nil }
-        self.init(line: line, revealingCorpusLines: revealing)
     }
 }
 

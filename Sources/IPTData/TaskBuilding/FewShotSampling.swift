@@ -39,13 +39,38 @@ public struct TaskDescription: Sendable {
     public let summary: String
     /// The input's format, for the README (`word: <word> [SEP] definition: <definition>`).
     public let inputFormat: String
+
+    /// - Parameters:
+    ///   - options: the label words of a classification task (sorted here); empty for text-to-text.
+    public init(name: String, kind: Kind, metric: String, options: [String], summary: String, inputFormat: String) {
+        self.name = name
+        self.kind = kind
+        self.metric = metric
+        self.options = options.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        self.summary = summary
+        self.inputFormat = inputFormat
+    }
 }
 
 /// A task's candidate example, with the pretraining-corpus lines that hold its answer next to its
 /// input (for example `dog: a member of the genus Canis ...` for the definition-to-word task).
-struct PoolItem {
-    let line: TaskLine
-    let revealingCorpusLines: [String]
+public struct TaskCandidate: Sendable {
+    public let line: TaskLine
+    public let revealingCorpusLines: [String]
+
+    /// A candidate from raw text (whitespace is normalised); nil when a field is empty.
+    ///
+    /// - Parameter revealing: corpus lines that give this example's answer away (default none).
+    public init?(input: String, answer: String, revealing: [String] = []) {
+        guard let line = TaskLine(input: input, answer: answer) else { return nil }
+        self.line = line
+        self.revealingCorpusLines = revealing
+    }
+
+    init(line: TaskLine, revealingCorpusLines: [String]) {
+        self.line = line
+        self.revealingCorpusLines = revealingCorpusLines
+    }
 }
 
 /// The train and dev files of one seed.
@@ -61,7 +86,7 @@ public struct GeneratedTask: Sendable {
     public let test: [TaskLine]
     /// One draw per seed of ``FewShotSampling/seeds``, in that order.
     public let draws: [FewShotDraw]
-    /// Corpus lines that would give away a test answer (see ``PoolItem``).
+    /// Corpus lines that would give away a test answer (see ``TaskCandidate``).
     public let revealingCorpusLines: Set<String>
 }
 
@@ -116,10 +141,10 @@ public enum FewShotSampling {
     ///   - pool: the candidate examples, in any order.
     ///   - minimumTestSize: fewest test examples acceptable (default 100).
     /// - Throws: ``TaskBuildingError`` when the pool is too small or its answers do not match the options.
-    static func sample(_ description: TaskDescription, pool: [PoolItem], minimumTestSize: Int = 100) throws -> GeneratedTask {
+    public static func sample(_ description: TaskDescription, pool: [TaskCandidate], minimumTestSize: Int = 100) throws -> GeneratedTask {
         let items = clean(pool)
         let poolGenerator = RandomGenerator(seed: poolSeed).derived("pool/\(description.name)")
-        let test: [PoolItem]
+        let test: [TaskCandidate]
         let draws: [FewShotDraw]
         switch description.kind {
         case .classification:
@@ -163,7 +188,7 @@ public enum FewShotSampling {
                              revealingCorpusLines: Set(test.flatMap(\.revealingCorpusLines)))
     }
 
-    private static func drawClassification(name: String, seed: Int, rest: [[PoolItem]]) -> FewShotDraw {
+    private static func drawClassification(name: String, seed: Int, rest: [[TaskCandidate]]) -> FewShotDraw {
         var generator = RandomGenerator(seed: UInt64(seed)).derived(name)
         let classCount = rest.count
         var shares = Array(repeating: shots / classCount, count: classCount)
@@ -181,8 +206,8 @@ public enum FewShotSampling {
     }
 
     /// Drops long and ambiguous inputs, merges repeats, sorts by answer then input.
-    static func clean(_ pool: [PoolItem]) -> [PoolItem] {
-        var byInput: [String: (answers: Set<String>, item: PoolItem, revealing: [String])] = [:]
+    static func clean(_ pool: [TaskCandidate]) -> [TaskCandidate] {
+        var byInput: [String: (answers: Set<String>, item: TaskCandidate, revealing: [String])] = [:]
         for item in pool where item.line.input.split(separator: " ").count <= maximumInputWords {
             if var entry = byInput[item.line.input] {
                 entry.answers.insert(item.line.answer)
@@ -194,7 +219,7 @@ public enum FewShotSampling {
         }
         return byInput.values
             .filter { $0.answers.count == 1 }
-            .map { PoolItem(line: $0.item.line, revealingCorpusLines: $0.revealing) }
+            .map { TaskCandidate(line: $0.item.line, revealingCorpusLines: $0.revealing) }
             .sorted { lhs, rhs in
                 lhs.line.answer != rhs.line.answer
                     ? lhs.line.answer.utf8.lexicographicallyPrecedes(rhs.line.answer.utf8)
