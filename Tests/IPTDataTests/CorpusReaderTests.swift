@@ -227,11 +227,11 @@ struct FortuneReaderTests {
     }
 
     @Test func entriesThatAreNotTextAreSkippedAndCounted() {
-        var bytes = Array("good one\n%\nbad \u{8}overstrike\n%\n".utf8)
+        var bytes = Array("good one\n%\nbad \u{8}overstrike\n%\n\u{A0}\u{2003}\n%\n".utf8)  // then an entry of Unicode spaces
         bytes += [0x62, 0xE9, 0x0A] + Array("%\nlast one".utf8)  // Latin-1 "é": invalid UTF-8
         let collection = FortuneReader.parse(bytes, collection: "c")
         #expect(collection.entries.map(\.text) == ["good one", "last one"])
-        #expect(collection.entries.map(\.line) == [1, 7])
+        #expect(collection.entries.map(\.line) == [1, 9])
         #expect(collection.skippedEntryCount == 2)
     }
 

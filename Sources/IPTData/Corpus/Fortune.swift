@@ -68,9 +68,9 @@ public enum FortuneReader {
                 }
                 lines.append(String(trimmed))
             }
-            // Blank lines at either end are not part of the text; the first non-blank line's number is kept.
-            let first = lines.firstIndex(where: { !$0.isEmpty })!
-            let last = lines.lastIndex(where: { !$0.isEmpty })!
+            // Blank lines at either end are not part of the text; the first non-blank line's number
+            // is kept. (Lines of Unicode spaces only are blank too.)
+            guard let first = lines.firstIndex(where: { !$0.isEmpty }), let last = lines.lastIndex(where: { !$0.isEmpty }) else { return }
             let (text, attribution) = splitAttribution(Array(lines[first...last]))
             entries.append(FortuneEntry(collection: collection, text: text, attribution: attribution,
                                         line: pendingStart + first))

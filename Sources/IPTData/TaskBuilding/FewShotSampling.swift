@@ -155,7 +155,7 @@ public enum FewShotSampling {
                     "the examples' answers \(byClass.keys.sorted()) are not the options \(classes)")
             }
             for label in classes { poolGenerator.derived("class/\(label)").shuffleCopy(&byClass[label]!) }
-            let smallest = classes.map { byClass[$0]!.count }.min()!
+            let smallest = classes.map { byClass[$0]!.count }.min() ?? 0
             let perClass = min(maximumTestSize / classes.count, smallest - reservePerClass(classCount: classes.count))
             guard perClass * classes.count >= minimumTestSize else {
                 throw TaskBuildingError(task: description.name, problem:
