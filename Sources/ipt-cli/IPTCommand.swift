@@ -11,17 +11,23 @@ struct IPTCommand: ParsableCommand {
         commandName: "ipt-cli",
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
-            InfoCommand.self,
-            ScoreCommand.self,
-            TokenizeCommand.self,
-            EvaluateCommand.self,
+            // The paper's procedures.
             PromptTuneCommand.self,
             FindSubspaceCommand.self,
             TuneSubspaceCommand.self,
             TuneSAIDCommand.self,
-            StageTwoCommand.self,
             FindAdapterSubspaceCommand.self,
             TuneAdapterSubspaceCommand.self,
+            StageTwoCommand.self,
+            // Evaluation and data.
+            EvaluateCommand.self,
+            ScoreCommand.self,
+            TokenizeCommand.self,
+            // The embedded default: corpus and tasks.
+            MakeCorpusCommand.self,
+            MakeTasksCommand.self,
+            // The machine.
+            InfoCommand.self,
         ])
 
     static func main() {
