@@ -1,12 +1,18 @@
 import IPTCore
 
 /// What the IPT training procedures need from a frozen backbone: the task loss and predictions for
-/// a batch, with a soft prompt and/or adapter weights in the forward pass. BART implements it; an
-/// encoder-only model (BERT) can implement it too, so the procedures do not depend on the
+/// a batch, with a soft prompt and/or adapter weights in the forward pass. BART
+/// (``BartForConditionalGeneration``, text to text) and BERT (``BertEncoder``, encoder-only:
+/// similarity to the task's options) implement it, so the procedures do not depend on the
 /// architecture.
 public protocol PromptTunableModel: AnyObject {
     /// Width of the hidden states, and so of prompt vectors.
     var hiddenSize: Int { get }
+    /// Rows of the word-embedding table (ids must be below it).
+    var vocabularySize: Int { get }
+    /// Whether ``generate(_:prompt:adapters:configuration:)`` can produce text; an encoder-only
+    /// model predicts by option scoring only, and needs ``TaskBatch/options`` to compute a loss.
+    var supportsGeneration: Bool { get }
     /// Positions available to prompt plus input text.
     var maximumInputLength: Int { get }
     /// Whether dropout is active (see ``train(_:)``).
@@ -33,7 +39,8 @@ public protocol PromptTunableModel: AnyObject {
     /// The layout of the IPT adapter subspace (two adapters per layer).
     func adapterLayout(bottleneckSize: Int) -> AdapterLayout
 
-    /// The training loss of a batch (label-smoothed cross entropy over the target tokens).
+    /// The training loss of a batch: label-smoothed cross entropy over the target tokens (BART), or
+    /// over the example's options (an encoder-only model).
     ///
     /// - Parameters:
     ///   - batch: input and target ids.
@@ -44,10 +51,12 @@ public protocol PromptTunableModel: AnyObject {
     func loss(batch: TaskBatch, prompt: PromptInput?, adapters: AdapterWeights?, epsilon: Float,
               reduction: LossReduction) throws -> Tensor
 
-    /// Per example, the mean negative log-likelihood of its target tokens.
+    /// Per example, the mean negative log-likelihood of its target tokens (BART), or of its target
+    /// among its options (an encoder-only model).
     func targetNLL(batch: TaskBatch, prompt: PromptInput?, adapters: AdapterWeights?) throws -> [Float]
 
-    /// Per example, the log-likelihood of each of its candidate targets (classification).
+    /// Per example, a score for each of its candidate targets, higher is better (classification):
+    /// BART's log-likelihood, BERT's cosine similarity.
     func scoreOptions(_ inputs: TokenBatch, options: [[[Int32]]], prompt: PromptInput?,
                       adapters: AdapterWeights?) throws -> [[Float]]
 
@@ -58,6 +67,11 @@ public protocol PromptTunableModel: AnyObject {
 }
 
 extension BartForConditionalGeneration: PromptTunableModel {
+    public var vocabularySize: Int { configuration.vocabularySize }
+
+    /// BART generates text (greedy or beam search).
+    public var supportsGeneration: Bool { true }
+
     public func embeddingRows(_ ids: [Int32]) -> Tensor {
         withoutGradients { sharedEmbedding(ids, shape: [ids.count]) }
     }

@@ -60,12 +60,21 @@ public struct TaskBatch: Equatable, Sendable {
     /// Target ids as the tokenizer gives them, `<s> answer </s>`, padded; padded positions carry
     /// no loss. The decoder reads them shifted right behind the decoder start token.
     public var targets: TokenBatch
+    /// Per example, the candidate answers of its task, encoded like the targets (the target is one
+    /// of them); `nil` when the batch has none (generation tasks). BART ignores them; an
+    /// encoder-only model (``BertEncoder``) needs them: its loss is a cross entropy over them.
+    public var options: [[[Int32]]]?
 
-    /// - Parameters: `inputs` and `targets` must have the same batch size.
-    public init(inputs: TokenBatch, targets: TokenBatch) {
+    /// - Parameters:
+    ///   - inputs, targets: must have the same batch size.
+    ///   - options: per example, its task's candidate answers; default none.
+    public init(inputs: TokenBatch, targets: TokenBatch, options: [[[Int32]]]? = nil) {
         precondition(inputs.batchSize == targets.batchSize,
                      "TaskBatch: \(inputs.batchSize) inputs but \(targets.batchSize) targets")
+        precondition(options == nil || options!.count == inputs.batchSize,
+                     "TaskBatch: \(options?.count ?? 0) option lists for \(inputs.batchSize) examples")
         self.inputs = inputs
         self.targets = targets
+        self.options = options
     }
 }

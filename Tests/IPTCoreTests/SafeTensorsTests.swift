@@ -66,6 +66,40 @@ struct SafeTensorsTests {
         }
     }
 
+    /// Integer and boolean tensors (e.g. BERT's `embeddings.position_ids`, I64) read as Float.
+    @Test func readsIntegerAndBooleanTensorsAsFloats() throws {
+        let directory = try TemporaryDirectory()
+        func littleEndian<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+            values.flatMap { withUnsafeBytes(of: $0.littleEndian, Array.init) }
+        }
+        let cases: [(dtype: String, bytes: [UInt8], expected: [Float])] = [
+            ("I64", littleEndian([Int64(0), 511, -3, 1 << 24]), [0, 511, -3, 16_777_216]),
+            ("I32", littleEndian([Int32(-2_000_000), 7]), [-2_000_000, 7]),
+            ("I16", littleEndian([Int16(-32768), 32767]), [-32768, 32767]),
+            ("I8", littleEndian([Int8(-128), 127]), [-128, 127]),
+            ("U8", [0, 255], [0, 255]),
+            ("U16", littleEndian([UInt16(65535)]), [65535]),
+            ("U32", littleEndian([UInt32(4_000_000)]), [4_000_000]),
+            ("U64", littleEndian([UInt64(12)]), [12]),
+            ("BOOL", [0, 1, 1], [0, 1, 1]),
+        ]
+        var header: [String] = []
+        var data: [UInt8] = []
+        for c in cases {
+            header.append("\"\(c.dtype)\":{\"dtype\":\"\(c.dtype)\",\"shape\":[\(c.expected.count)],\"data_offsets\":[\(data.count),\(data.count + c.bytes.count)]}")
+            data += c.bytes
+        }
+        let json = Array(("{" + header.joined(separator: ",") + "}").utf8)
+        let path = directory.file("integers.safetensors")
+        try Data(withUnsafeBytes(of: UInt64(json.count).littleEndian, Array.init) + json + data).write(to: URL(fileURLWithPath: path))
+        let file = try SafeTensors.read(path)
+        for c in cases {
+            let t = try #require(file.tensors[c.dtype])
+            #expect(t.shape == [c.expected.count], "\(c.dtype)")
+            #expect(t.scalars == c.expected, "\(c.dtype)")
+        }
+    }
+
     /// Every malformed file throws ``SafeTensorsError`` naming the file, with a one-line problem.
     @Test func malformedFilesThrowNamedErrors() throws {
         let directory = try TemporaryDirectory()
@@ -89,7 +123,7 @@ struct SafeTensorsTests {
             ("header is a string", file("\"text\""), "header is not"),
             ("boolean offsets", file(entry("F32", "[1]", "[false, true]"), data: 4), "tensor t"),
             ("entry is a number", file("{\"t\": 5}"), "tensor t"),
-            ("unknown dtype", file(entry("I64", "[1]", "[0, 8]"), data: 8), "unsupported dtype I64"),
+            ("unknown dtype", file(entry("F8_E5M2", "[1]", "[0, 1]"), data: 1), "unsupported dtype F8_E5M2"),
             ("shape/byte-count mismatch", file(entry("F32", "[3]", "[0, 8]"), data: 8), "needs 12"),
             ("offsets beyond data", file(entry("F32", "[2]", "[0, 8]"), data: 4), "beyond the 4 data bytes"),
             ("reversed offsets", file(entry("F32", "[2]", "[8, 0]"), data: 8), "reversed"),

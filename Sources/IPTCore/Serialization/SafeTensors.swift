@@ -21,7 +21,9 @@ public struct SafeTensorsError: Error, CustomStringConvertible, Equatable {
 /// `{name: {dtype, shape, data_offsets}, "__metadata__": {string: string}}`, then the raw data.
 ///
 /// Reading maps the file into memory: F32 tensors borrow the mapped pages (copy-on-write), so a
-/// 500 MB checkpoint is not held twice; F16 and BF16 are widened to F32. Every inconsistency
+/// 500 MB checkpoint is not held twice; F16 and BF16 are widened to F32, and integer or boolean
+/// tensors (checkpoints carry buffers such as BERT's `position_ids`) are converted to Float, exactly
+/// for magnitudes up to 2^24. Every inconsistency
 /// throws ``SafeTensorsError``; nothing read from the file can trap.
 public enum SafeTensors {
     /// The largest header accepted (the reference implementation's limit).
@@ -191,7 +193,12 @@ public enum SafeTensors {
                     }
                 }
             default:
-                throw SafeTensorsError(path: path, problem: "tensor \(e.name): unsupported dtype \(e.dtype)")
+                guard let integer = IntegerType(rawValue: e.dtype) else {
+                    throw SafeTensorsError(path: path, problem: "tensor \(e.name): unsupported dtype \(e.dtype)")
+                }
+                tensors[e.name] = Tensor(shape: e.shape) { out in
+                    for i in 0..<count { out[i] = integer.value(at: source + i * integer.size) }
+                }
             }
         }
         return File(tensors: tensors, names: entries.map(\.name), metadata: metadata)
@@ -202,7 +209,34 @@ public enum SafeTensors {
         case "F32": return 4
         case "F16", "BF16": return 2
         case "F64": return 8
-        default: return nil
+        default: return IntegerType(rawValue: dtype)?.size
+        }
+    }
+
+    /// The integer and boolean dtypes, read little-endian.
+    private enum IntegerType: String {
+        case bool = "BOOL", u8 = "U8", i8 = "I8", u16 = "U16", i16 = "I16", u32 = "U32", i32 = "I32", u64 = "U64", i64 = "I64"
+
+        var size: Int {
+            switch self {
+            case .bool, .u8, .i8: return 1
+            case .u16, .i16: return 2
+            case .u32, .i32: return 4
+            case .u64, .i64: return 8
+            }
+        }
+
+        func value(at bytes: UnsafePointer<UInt8>) -> Float {
+            var bits: UInt64 = 0
+            for j in 0..<size { bits |= UInt64(bytes[j]) << (8 * UInt64(j)) }
+            switch self {
+            case .bool: return bits == 0 ? 0 : 1
+            case .u8, .u16, .u32, .u64: return Float(bits)
+            case .i8: return Float(Int8(truncatingIfNeeded: bits))
+            case .i16: return Float(Int16(truncatingIfNeeded: bits))
+            case .i32: return Float(Int32(truncatingIfNeeded: bits))
+            case .i64: return Float(Int64(bitPattern: bits))
+            }
         }
     }
 

@@ -33,7 +33,7 @@ extension ByteLevelBPETokenizer {
     // MARK: - vocab.json + merges.txt
 
     private static func configurationFromVocabularyFiles(folder: URL, settings: TokenizerSettings) throws -> Configuration {
-        let vocabulary = try readVocabulary(JSONField.read(folder.appendingPathComponent("vocab.json")))
+        let vocabulary = try readVocabularyObject(JSONField.read(folder.appendingPathComponent("vocab.json")))
         let mergesURL = folder.appendingPathComponent("merges.txt")
         let merges = try readMergesFile(mergesURL, vocabulary: vocabulary)
 
@@ -90,25 +90,6 @@ extension ByteLevelBPETokenizer {
         return configuration
     }
 
-    /// vocab.json: an object of token -> id, ids unique.
-    private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
-        let object = try field.object()
-        var vocabulary: [String: Int32] = [:]
-        vocabulary.reserveCapacity(object.count)
-        var tokenOfID: [Int32: String] = [:]
-        tokenOfID.reserveCapacity(object.count)
-        for (token, value) in object {
-            let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
-            if let other = tokenOfID.updateValue(token, forKey: id) {
-                let (first, second) = other < token ? (other, token) : (token, other)
-                throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
-                    .failure("id \(id) is also the id of '\(first)'")
-            }
-            vocabulary[token] = id
-        }
-        return vocabulary
-    }
-
     /// merges.txt: one merge per line, two symbols separated by one space, rank = order; lines
     /// starting with `#version` are skipped wherever they are.
     private static func readMergesFile(_ url: URL, vocabulary: [String: Int32]) throws -> [BytePairEncoder.Merge] {
@@ -161,7 +142,7 @@ extension ByteLevelBPETokenizer {
         if let type = try typeField.optionalString(), type != "BPE" {
             throw typeField.unsupported("model type '\(type)' (only BPE)")
         }
-        let vocabulary = try readVocabulary(model.child("vocab"))
+        let vocabulary = try readVocabularyObject(model.child("vocab"))
         let merges = try model.child("merges").array().map { entry -> BytePairEncoder.Merge in
             let (left, right) = try mergePair(entry)
             return try resolveMerge(left, right, vocabulary: vocabulary, failure: entry.failure)
@@ -184,24 +165,7 @@ extension ByteLevelBPETokenizer {
             modelUnknownID = id
         }
 
-        var addedTokens: [AddedToken] = []
-        let addedField = root.child("added_tokens")
-        if !addedField.isAbsentOrNull {
-            for entry in try addedField.array() {
-                _ = try entry.object()
-                let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
-                                       isSpecial: try entry.child("special").optionalBool(default: false),
-                                       stripsLeft: try entry.child("lstrip").optionalBool(default: false),
-                                       stripsRight: try entry.child("rstrip").optionalBool(default: false),
-                                       isSingleWord: try entry.child("single_word").optionalBool(default: false),
-                                       isNormalized: try entry.child("normalized").optionalBool(default: true))
-                if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
-                    throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
-                }
-                addedTokens.removeAll { $0.content == token.content }
-                addedTokens.append(token)
-            }
-        }
+        let addedTokens = try readAddedTokens(root.child("added_tokens"), vocabulary: vocabulary)
 
         let normalizer = root.child("normalizer")
         if !normalizer.isAbsentOrNull { throw normalizer.unsupported("normalizers (byte-level BPE uses none)") }
@@ -222,7 +186,7 @@ extension ByteLevelBPETokenizer {
 
         var configuration = Configuration(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens)
         configuration.preTokenizer = preTokenizer
-        configuration.postProcessor = try postProcessor(root.child("post_processor"))
+        configuration.postProcessor = try PostProcessor(tokenizerJSON: root.child("post_processor"))
         configuration.modelUnknownID = modelUnknownID
         configuration.fusesUnknown = try model.child("fuse_unk").optionalBool(default: false)
         configuration.ignoresMerges = try model.child("ignore_merges").optionalBool(default: false)
@@ -243,53 +207,6 @@ extension ByteLevelBPETokenizer {
               !left.isEmpty, !right.isEmpty
         else { throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)") }
         return (left, right)
-    }
-
-    /// `post_processor`: RobertaProcessing, BertProcessing, TemplateProcessing (single sequence),
-    /// ByteLevel (ids unchanged), a Sequence of these, or null.
-    private static func postProcessor(_ field: JSONField) throws -> PostProcessor {
-        if field.isAbsentOrNull { return PostProcessor() }
-        let typeField = field.child("type")
-        switch try typeField.string() {
-        case "ByteLevel":
-            return PostProcessor()
-        case "RobertaProcessing", "BertProcessing":
-            func specialID(_ key: String) throws -> Int32 {
-                let pair = try field.child(key).array()
-                guard pair.count == 2 else { throw field.child(key).failure("expected [token, id]") }
-                _ = try pair[0].string()
-                return try pair[1].id()
-            }
-            return PostProcessor(prefix: [try specialID("cls")], suffix: [try specialID("sep")])
-        case "TemplateProcessing":
-            var ids: [String: [Int32]] = [:]
-            let specialTokens = field.child("special_tokens")
-            for name in try specialTokens.object().keys {
-                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
-            }
-            var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
-            for item in try field.child("single").array() {
-                if !item.child("Sequence").isAbsentOrNull {
-                    if seenSequence { throw item.unsupported("a template with two sequences") }
-                    seenSequence = true
-                    continue
-                }
-                let name = try item.child("SpecialToken").child("id").string()
-                guard let tokenIDs = ids[name] else { throw item.failure("special token '\(name)' is not in special_tokens") }
-                if seenSequence { suffix += tokenIDs } else { prefix += tokenIDs }
-            }
-            guard seenSequence else { throw field.child("single").failure("the template has no Sequence") }
-            return PostProcessor(prefix: prefix, suffix: suffix)
-        case "Sequence":
-            var combined = PostProcessor()
-            for processor in try field.child("processors").array() {
-                let next = try postProcessor(processor)
-                combined = PostProcessor(prefix: next.prefix + combined.prefix, suffix: combined.suffix + next.suffix)
-            }
-            return combined
-        case let other:
-            throw typeField.unsupported("post-processor '\(other)'")
-        }
     }
 
     /// Roles for a tokenizer.json: the settings' tokens (added as special tokens when they are not

@@ -38,8 +38,13 @@ struct ByteLevelDecoder: Sendable {
 /// replacement in transformers' order. It works on code points, like Python's `str.replace`, not on
 /// Swift's grapheme clusters (`" .\u{301}"` still loses its space).
 public func cleanUpTokenization(_ text: String) -> String {
+    applyingReplacements(tokenizationCleanups, to: text)
+}
+
+/// `text` after each (pattern, replacement) in turn, every occurrence left to right.
+func applyingReplacements(_ replacements: [([UInt8], [UInt8])], to text: String) -> String {
     var bytes = Array(text.utf8)
-    for (pattern, replacement) in tokenizationCleanups {
+    for (pattern, replacement) in replacements {
         bytes = replacingAll(pattern, with: replacement, in: bytes)
     }
     return String(decoding: bytes, as: UTF8.self)

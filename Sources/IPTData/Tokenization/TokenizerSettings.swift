@@ -32,6 +32,14 @@ struct TokenizerSettings {
     private(set) var addedTokensDecoder: [AddedToken] = []
     private(set) var tokenizerClass: String?
     private(set) var addPrefixSpace: Bool?
+    /// BERT's `do_lower_case`, `strip_accents` (null: follow lower-casing), `tokenize_chinese_chars`
+    /// and `do_basic_tokenize`; nil when the file does not give them.
+    private(set) var lowercases: Bool?
+    private(set) var stripsAccents: Bool?
+    private(set) var separatesChineseCharacters: Bool?
+    private(set) var doesBasicTokenization: Bool?
+    /// BERT's `never_split` words (absent or null: none).
+    private(set) var neverSplit: [String] = []
     /// The file each key was last read from, for error messages.
     private var sourceFiles: [String: String] = [:]
 
@@ -67,6 +75,16 @@ struct TokenizerSettings {
         guard isConfig else { return }
         tokenizerClass = try root.child("tokenizer_class").optionalString()
         if object["add_prefix_space"] != nil { addPrefixSpace = try root.child("add_prefix_space").optionalBool(default: false) }
+        func optionalFlag(_ key: String) throws -> Bool? {
+            let field = root.child(key)
+            return field.isAbsentOrNull ? nil : try field.bool()
+        }
+        lowercases = try optionalFlag("do_lower_case")
+        stripsAccents = try optionalFlag("strip_accents")
+        separatesChineseCharacters = try optionalFlag("tokenize_chinese_chars")
+        doesBasicTokenization = try optionalFlag("do_basic_tokenize")
+        let neverSplitField = root.child("never_split")
+        if !neverSplitField.isAbsentOrNull { neverSplit = try neverSplitField.array().map { try $0.string() } }
         let decoder = root.child("added_tokens_decoder")
         if !decoder.isAbsentOrNull {
             for (key, _) in try decoder.object().sorted(by: { $0.key < $1.key }) {

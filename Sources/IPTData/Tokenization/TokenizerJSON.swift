@@ -1,0 +1,97 @@
+import Foundation
+
+// Parts of a Hugging Face `tokenizer.json` (and `vocab.json`) that every tokenizer model shares:
+// the vocabulary object, the added tokens and the post-processor.
+
+/// A vocabulary object of token -> id (`vocab.json`, `model.vocab`); ids must be unique.
+func readVocabularyObject(_ field: JSONField) throws -> [String: Int32] {
+    let object = try field.object()
+    var vocabulary: [String: Int32] = [:]
+    vocabulary.reserveCapacity(object.count)
+    var tokenOfID: [Int32: String] = [:]
+    tokenOfID.reserveCapacity(object.count)
+    for (token, value) in object {
+        let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
+        if let other = tokenOfID.updateValue(token, forKey: id) {
+            let (first, second) = other < token ? (other, token) : (token, other)
+            throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
+                .failure("id \(id) is also the id of '\(first)'")
+        }
+        vocabulary[token] = id
+    }
+    return vocabulary
+}
+
+/// `added_tokens` of a tokenizer.json (absent or null: none); a token that is also in the
+/// vocabulary must have the same id there. A later entry with the same content replaces an earlier.
+func readAddedTokens(_ field: JSONField, vocabulary: [String: Int32]) throws -> [AddedToken] {
+    var addedTokens: [AddedToken] = []
+    if field.isAbsentOrNull { return addedTokens }
+    for entry in try field.array() {
+        _ = try entry.object()
+        let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
+                               isSpecial: try entry.child("special").optionalBool(default: false),
+                               stripsLeft: try entry.child("lstrip").optionalBool(default: false),
+                               stripsRight: try entry.child("rstrip").optionalBool(default: false),
+                               isSingleWord: try entry.child("single_word").optionalBool(default: false),
+                               isNormalized: try entry.child("normalized").optionalBool(default: true))
+        if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
+            throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
+        }
+        addedTokens.removeAll { $0.content == token.content }
+        addedTokens.append(token)
+    }
+    return addedTokens
+}
+
+extension PostProcessor {
+    /// A tokenizer.json `post_processor`: RobertaProcessing, BertProcessing, TemplateProcessing
+    /// (single sequence), ByteLevel (ids unchanged), a Sequence of these, or null.
+    init(tokenizerJSON field: JSONField) throws {
+        if field.isAbsentOrNull {
+            self.init()
+            return
+        }
+        let typeField = field.child("type")
+        switch try typeField.string() {
+        case "ByteLevel":
+            self.init()
+        case "RobertaProcessing", "BertProcessing":
+            func specialID(_ key: String) throws -> Int32 {
+                let pair = try field.child(key).array()
+                guard pair.count == 2 else { throw field.child(key).failure("expected [token, id]") }
+                _ = try pair[0].string()
+                return try pair[1].id()
+            }
+            self.init(prefix: [try specialID("cls")], suffix: [try specialID("sep")])
+        case "TemplateProcessing":
+            var ids: [String: [Int32]] = [:]
+            let specialTokens = field.child("special_tokens")
+            for name in try specialTokens.object().keys {
+                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
+            }
+            var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
+            for item in try field.child("single").array() {
+                if !item.child("Sequence").isAbsentOrNull {
+                    if seenSequence { throw item.unsupported("a template with two sequences") }
+                    seenSequence = true
+                    continue
+                }
+                let name = try item.child("SpecialToken").child("id").string()
+                guard let tokenIDs = ids[name] else { throw item.failure("special token '\(name)' is not in special_tokens") }
+                if seenSequence { suffix += tokenIDs } else { prefix += tokenIDs }
+            }
+            guard seenSequence else { throw field.child("single").failure("the template has no Sequence") }
+            self.init(prefix: prefix, suffix: suffix)
+        case "Sequence":
+            var combined = PostProcessor()
+            for processor in try field.child("processors").array() {
+                let next = try PostProcessor(tokenizerJSON: processor)
+                combined = PostProcessor(prefix: next.prefix + combined.prefix, suffix: combined.suffix + next.suffix)
+            }
+            self = combined
+        case let other:
+            throw typeField.unsupported("post-processor '\(other)'")
+        }
+    }
+}
