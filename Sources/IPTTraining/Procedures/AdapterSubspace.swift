@@ -136,7 +136,7 @@ public final class AdapterSubspaceFinding {
         try configuration.validate()
         guard !tasks.isEmpty else { throw TrainingError.data("adapter-subspace finding needs at least one training task") }
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: tasks)
         self.configuration = configuration
         self.tasks = tasks
         self.model = model
@@ -179,7 +179,7 @@ public final class AdapterSubspaceFinding {
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: tasks)
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         let pool = ExamplePool(tasks.map(\.task), part: .train)
         model.freeze()
@@ -327,7 +327,7 @@ public final class AdapterSubspaceTuning {
         try configuration.validate()
         let (hypernetwork, vectors) = try AdapterSubspaceArtifact.read(configuration.subspace, model: model, identity: identity)
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: [task])
         guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
             throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
         }
@@ -360,7 +360,7 @@ public final class AdapterSubspaceTuning {
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: [task])
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         let pool = ExamplePool(task.task.train)
         model.freeze()

@@ -76,7 +76,7 @@ public final class FastfoodTuning {
                 configuration: FastfoodTuningConfiguration) throws {
         try configuration.validate()
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: [task])
         guard !FastfoodTuning.selected(model, configuration.tensors).isEmpty else {
             throw TrainingError.invalidConfiguration("tensors \(configuration.tensors ?? []) match no parameter of the model")
         }
@@ -110,7 +110,7 @@ public final class FastfoodTuning {
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: [task])
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         let pool = ExamplePool(task.task.train)
         model.freeze()

@@ -146,7 +146,7 @@ public final class PromptTuning {
         try configuration.validate()
         let n = configuration.promptLength, h = model.hiddenSize
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: n,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: [task])
         guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
             throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
         }
@@ -228,7 +228,7 @@ public final class PromptTuning {
         let settings = configuration.optimization
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: configuration.promptLength,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: [task])
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         let pool = ExamplePool(task.task.train)
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)

@@ -141,7 +141,7 @@ public final class SubspaceFinding {
             throw TrainingError.invalidConfiguration("dim \(configuration.dimension) exceeds the \(tasks.count) training prompts PCA can span")
         }
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: promptLength,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: tasks + unseenTasks)
         self.configuration = configuration
         self.tasks = tasks
         self.prompts = prompts
@@ -180,7 +180,7 @@ public final class SubspaceFinding {
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: promptLength,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: tasks + unseenTasks)
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         model.freeze()
 

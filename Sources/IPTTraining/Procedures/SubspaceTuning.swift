@@ -138,7 +138,7 @@ public final class SubspaceTuning {
             throw TrainingError.checkpointMismatch("the subspace makes prompts of width \(subspace.hiddenSize), the model's is \(model.hiddenSize)")
         }
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: subspace.promptLength,
-                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat, tasks: [task])
         guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
             throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
         }
@@ -171,7 +171,7 @@ public final class SubspaceTuning {
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: subspace.promptLength,
                                           maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
+                                          targetFormat: configuration.targetFormat, tasks: [task])
         let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
         let pool = ExamplePool(task.task.train)
         model.freeze()

@@ -47,6 +47,7 @@ public enum PredictionMode: String, Codable, Sendable, CaseIterable {
 
 /// Evaluation settings (the paper's `predict_batch_size`, `num_beams`, `max_output_length`).
 public struct EvaluationSettings: Codable, Sendable, Equatable {
+    /// How predictions are made; a model that cannot generate (an encoder) always scores options.
     public var mode: PredictionMode
     /// Examples per forward; default 32.
     public var batchSize: Int
@@ -83,7 +84,8 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
 
 /// Turns examples into token batches the way the paper does: inputs `" [task] input"` as
 /// `<s> ... </s>` truncated so that prompt + text fit (keeping `</s>`), targets `<s> answer </s>`
-/// (at most 64 tokens), in the procedure's target format.
+/// (at most 64 tokens), in the procedure's target format; each batch carries its examples' task
+/// options, encoded like targets (the loss of an encoder-only model is over them).
 public struct TaskTextEncoder: Sendable {
     public let tokenizer: any Tokenizer
     /// Text tokens per input, special tokens included.
@@ -91,12 +93,16 @@ public struct TaskTextEncoder: Sendable {
     public let maximumTargetLength: Int
     public let targetFormat: TargetFormat
     public let padID: Int32
+    /// Task name -> its options' target ids (classification tasks only).
+    public let optionIDs: [String: [[Int32]]]
 
     /// - Parameters:
     ///   - promptLength: n, prompt vectors ahead of the text (0 without a prompt).
     ///   - maximumInputLength: prompt plus text (the paper: 512), capped by the model's positions.
+    ///   - tasks: the tasks whose examples will be encoded; their options go into every batch.
+    ///     An encoder-only model (no generation) needs every one to be a classification task.
     public init(tokenizer: any Tokenizer, model: PromptTunableModel, promptLength: Int, maximumInputLength: Int = 512,
-                maximumTargetLength: Int = 64, targetFormat: TargetFormat) throws {
+                maximumTargetLength: Int = 64, targetFormat: TargetFormat, tasks: [TaskSetup] = []) throws {
         guard let pad = tokenizer.padTokenID else {
             throw TrainingError.invalidConfiguration("the tokenizer has no pad token")
         }
@@ -105,11 +111,22 @@ public struct TaskTextEncoder: Sendable {
             throw TrainingError.invalidConfiguration("prompt_length \(promptLength) leaves no room for text in \(total) positions")
         }
         try model.checkInputLength(promptLength: promptLength, textLength: total - promptLength)
+        if !model.supportsGeneration, let task = tasks.first(where: \.options.isEmpty) {
+            throw TrainingError.invalidConfiguration("task \(task.name) has no label set (options in tasks.json): "
+                + "an encoder-only model can only be trained and evaluated on classification tasks")
+        }
         self.tokenizer = tokenizer
         maximumTextLength = total - promptLength
         self.maximumTargetLength = maximumTargetLength
         self.targetFormat = targetFormat
         padID = pad
+        var optionIDs: [String: [[Int32]]] = [:]
+        for task in tasks where !task.options.isEmpty {
+            optionIDs[task.name] = try task.options.map {
+                try tokenizer.encode(targetFormat.format($0), addSpecialTokens: true, maxLength: maximumTargetLength)
+            }
+        }
+        self.optionIDs = optionIDs
     }
 
     /// Input ids of one example.
@@ -127,9 +144,11 @@ public struct TaskTextEncoder: Sendable {
         TokenBatch(try examples.map(inputIDs), paddingID: padID)
     }
 
-    /// A teacher-forced batch.
+    /// A teacher-forced batch, with the examples' options when every example's task has them.
     public func batch(_ examples: [Example], answers: [String]) throws -> TaskBatch {
-        TaskBatch(inputs: try inputs(examples), targets: TokenBatch(try answers.map(targetIDs), paddingID: padID))
+        let options = examples.compactMap { optionIDs[$0.task] }
+        return TaskBatch(inputs: try inputs(examples), targets: TokenBatch(try answers.map(targetIDs), paddingID: padID),
+                         options: options.count == examples.count ? options : nil)
     }
 
     /// A generated answer as text (special tokens skipped, clean-up on, stripped).
@@ -156,9 +175,17 @@ public struct TaskEvaluator {
     /// - Parameters:
     ///   - prompt: the prompt for every example, or one per example (`(B, n, h)` with B = examples).
     ///   - adapters: adapter weights for every example.
-    ///   - options: the task's label set; used when the mode is option scoring.
+    ///   - options: the task's label set; used when the mode is option scoring, and always with a
+    ///     model that cannot generate (an encoder).
+    /// - Throws: `TrainingError.invalidConfiguration` when a model that cannot generate is asked
+    ///   about a task without options.
     public func predictions(_ examples: [Example], prompt: PromptInput?, adapters: AdapterWeights?,
                             options: [String]) throws -> [String] {
+        let scoresOptions = !options.isEmpty && (settings.mode == .optionScoring || !model.supportsGeneration)
+        if !scoresOptions && !model.supportsGeneration {
+            throw TrainingError.invalidConfiguration("an encoder-only model predicts by option scoring, and the task of "
+                + "\(examples.first?.task ?? "these examples") has no options")
+        }
         let wasTraining = model.isTraining
         model.train(false)
         defer { model.train(wasTraining) }
@@ -178,7 +205,7 @@ public struct TaskEvaluator {
                 case .perExample(let t)?: batchPrompt = .perExample(t.slice(axis: 0, start..<end))
                 default: batchPrompt = prompt
                 }
-                if settings.mode == .optionScoring && !options.isEmpty {
+                if scoresOptions {
                     let scores = try model.scoreOptions(inputs, options: Array(repeating: encodedOptions, count: end - start),
                                                         prompt: batchPrompt, adapters: adapters)
                     for row in scores {

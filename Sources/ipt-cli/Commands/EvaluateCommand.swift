@@ -15,7 +15,9 @@ struct EvaluateCommand: ParsableCommand {
         Prints {"n", "nll", "metric", "score"}: nll is the mean over examples of the mean target-token negative \
         log-likelihood under teacher forcing (labels = <s> target </s>, decoder input = labels shifted right with \
         decoder_start_token_id), exactly transformers' loss. Inputs are taken as written unless --task-prefix is given \
-        (then " [NAME] input", the paper's format). The target is each line's first answer.
+        (then " [NAME] input", the paper's format). The target is each line's first answer. With --options the \
+        prediction is the best-scoring option instead of a generated text; an encoder-only model (BERT) needs \
+        --options, and its nll is -log p(target) under the softmax over the options of cosine / temperature.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -28,6 +30,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Maximum generated length (default: the model's generation config).") var maxLength: Int?
     @Option(name: .long, help: "Examples per forward (default 16).") var batchSize: Int = 16
     @Option(name: .long, help: "Write one JSON line per example (input, target, prediction, nll) here.") var output: String?
+    @Option(name: .long, help: "The label set, comma-separated: predict the best-scoring option instead of generating (required for BERT).")
+    var options: String?
 
     func validate() throws {
         if let numBeams, numBeams < 1 { throw ValidationError("--num-beams must be at least 1") }
@@ -64,6 +68,12 @@ struct EvaluateCommand: ParsableCommand {
         try model.checkInputLength(promptLength: n, textLength: 2)
         guard let pad = tokenizer.padTokenID else { throw CLIError("\(modelOptions.model): the tokenizer has no pad token") }
         let textBudget = model.maximumInputLength - n
+        let labels = options.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+        if let labels, labels.isEmpty { throw CLIError("--options: no labels") }
+        if labels == nil && !model.supportsGeneration {
+            throw CLIError("\(modelOptions.model): an encoder-only model predicts by option scoring: give the label set with --options")
+        }
+        let encodedOptions = try labels?.map { try tokenizer.encode($0, addSpecialTokens: true, maxLength: model.maximumInputLength) }
         var generation = model.generationConfiguration
         if let numBeams { generation.numBeams = numBeams }
         if let maxLength { generation.maxLength = maxLength; generation.maxNewTokens = nil }
@@ -82,11 +92,19 @@ struct EvaluateCommand: ParsableCommand {
                 let targets = TokenBatch(try chunk.map {
                     try tokenizer.encode($0.answers.first ?? "", addSpecialTokens: true, maxLength: model.maximumInputLength)
                 }, paddingID: pad)
-                nlls += try model.targetNLL(batch: TaskBatch(inputs: inputs, targets: targets), prompt: promptInput, adapters: nil)
-                let generated = try model.generate(inputs, prompt: promptInput, adapters: nil, configuration: generation)
-                predictions += generated.map {
-                    tokenizer.decode($0, skipSpecialTokens: true, cleanUpTokenizationSpaces: true)
-                        .trimmingCharacters(in: .whitespacesAndNewlines)
+                let optionLists = encodedOptions.map { Array(repeating: $0, count: chunk.count) }
+                nlls += try model.targetNLL(batch: TaskBatch(inputs: inputs, targets: targets, options: optionLists),
+                                            prompt: promptInput, adapters: nil)
+                if let labels, let optionLists {
+                    for row in try model.scoreOptions(inputs, options: optionLists, prompt: promptInput, adapters: nil) {
+                        predictions.append(labels[row.indices.max { row[$0] < row[$1] } ?? 0])
+                    }
+                } else {
+                    let generated = try model.generate(inputs, prompt: promptInput, adapters: nil, configuration: generation)
+                    predictions += generated.map {
+                        tokenizer.decode($0, skipSpecialTokens: true, cleanUpTokenizationSpaces: true)
+                            .trimmingCharacters(in: .whitespacesAndNewlines)
+                    }
                 }
                 start = end
             }

@@ -8,18 +8,18 @@ struct TokenizeCommand: ParsableCommand {
         commandName: "tokenize",
         abstract: "Print the token ids of each input as a JSON array, one line per input.",
         discussion: """
-            Special tokens (<s> ... </s>) are added when the tokenizer has them (BART, RoBERTa), \
-            not for GPT-2. With --file, every line of the file is one input (split at \\n only); \
+            Special tokens (<s> ... </s>, [CLS] ... [SEP]) are added when the tokenizer has them (BART, \
+            RoBERTa, BERT), not for GPT-2. With --file, every line of the file is one input (split at \\n only); \
             otherwise every TEXT argument is one.
             """)
 
-    @Option(name: .long, help: "Tokenizer folder: tokenizer.json, or vocab.json + merges.txt.")
+    @Option(name: .long, help: "Tokenizer folder: tokenizer.json, vocab.json + merges.txt (byte-level BPE) or vocab.txt (WordPiece).")
     var tokenizer: String
 
     @Option(name: .long, help: "A UTF-8 file whose lines are the inputs.")
     var file: String?
 
-    @Flag(name: .long, help: "Do not add special tokens such as <s> and </s>.")
+    @Flag(name: .long, help: "Do not add special tokens such as <s> and </s> or [CLS] and [SEP].")
     var noSpecialTokens = false
 
     @Argument(help: "Texts to tokenize (instead of --file).")
@@ -31,7 +31,7 @@ struct TokenizeCommand: ParsableCommand {
     }
 
     func run() throws {
-        let tokenizer = try ByteLevelBPETokenizer.load(folder: URL(fileURLWithPath: self.tokenizer))
+        let tokenizer = try loadTokenizer(folder: URL(fileURLWithPath: self.tokenizer))
         let inputs = try file.map(Self.readLines) ?? texts
         var output = ""
         for input in inputs {

@@ -7,20 +7,21 @@ import IPTTraining
 
 /// `--model DIR`: a Hugging Face model folder (config.json, model.safetensors, tokenizer files).
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json).")
+    @Option(name: .long, help: "Model folder (Hugging Face layout: config.json with model_type bart or bert, model.safetensors, and tokenizer.json, vocab.json + merges.txt (BART) or vocab.txt (BERT)).")
     var model: String
 
-    /// The model (frozen), its tokenizer and identity.
-    func load() throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
+    /// The model (frozen; BART or BERT, as config.json's model_type says), its tokenizer (byte-level
+    /// BPE or WordPiece, as the files say) and identity.
+    func load() throws -> (model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity) {
         let url = URL(fileURLWithPath: model)
-        let bart = try BartForConditionalGeneration.load(from: url)
-        bart.freeze()
-        let tokenizer = try ByteLevelBPETokenizer.load(folder: url)
-        guard tokenizer.vocabularySize <= bart.configuration.vocabularySize else {
-            throw CLIError("\(model): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(bart.configuration.vocabularySize)")
+        let backbone = try ModelFolder(url).loadModel()
+        backbone.freeze()
+        let tokenizer = try loadTokenizer(folder: url)
+        guard tokenizer.vocabularySize <= backbone.vocabularySize else {
+            throw CLIError("\(model): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(backbone.vocabularySize)")
         }
-        let identity = ModelIdentity(of: bart, name: url.lastPathComponent, hiddenSize: bart.hiddenSize)
-        return (bart, tokenizer, identity)
+        let identity = ModelIdentity(of: backbone, name: url.lastPathComponent, hiddenSize: backbone.hiddenSize)
+        return (backbone, tokenizer, identity)
     }
 }
 
