@@ -45,6 +45,8 @@ struct IPTCommand: ParsableCommand {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch where exitCode(for: error) == .success {
+            exit(withError: error)  // `ipt-cli help COMMAND` runs a help command that "throws" the help text
         } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))

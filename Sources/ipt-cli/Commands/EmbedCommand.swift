@@ -22,10 +22,10 @@ struct EmbedCommand: ParsableCommand {
     @Option(name: .long, help: "A UTF-8 file whose lines are the inputs.")
     var file: String?
 
-    @Option(name: .long, help: "Tokens per input, [CLS] and [SEP] included (default 128, all-MiniLM-L6-v2's).")
+    @Option(name: .long, help: "Tokens per input, [CLS] and [SEP] included (all-MiniLM-L6-v2 was trained with 128).")
     var maxLength: Int = 128
 
-    @Option(name: .long, help: "Inputs per forward pass (default 32).")
+    @Option(name: .long, help: "Inputs per forward pass.")
     var batchSize: Int = 32
 
     @Argument(help: "Texts to embed (instead of --file).")
