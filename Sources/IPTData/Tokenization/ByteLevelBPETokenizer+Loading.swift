@@ -15,9 +15,12 @@ extension ByteLevelBPETokenizer {
     /// surrounding spaces, unless `tokenizer_config.json` says otherwise (transformers 5 loads
     /// BART's `<mask>` from these two files with `lstrip` off; the Hub's `tokenizer.json` has it on).
     ///
-    /// - Parameter folder: the tokenizer folder.
+    /// - Parameters:
+    ///   - folder: the tokenizer folder.
+    ///   - cacheCapacity: how many distinct words the encoding cache keeps before it starts over
+    ///     (default 65,536; Hugging Face keeps 10,000).
     /// - Throws: `TokenizerError` naming the file and line or key of the first problem.
-    public static func load(folder: URL) throws -> ByteLevelBPETokenizer {
+    public static func load(folder: URL, cacheCapacity: Int = 65_536) throws -> ByteLevelBPETokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TokenizerError.missingFile(path: folder.path)
@@ -27,7 +30,8 @@ extension ByteLevelBPETokenizer {
         let configuration = FileManager.default.fileExists(atPath: tokenizerJSON.path)
             ? try configurationFromTokenizerJSON(tokenizerJSON, settings: settings)
             : try configurationFromVocabularyFiles(folder: folder, settings: settings)
-        return ByteLevelBPETokenizer(configuration)
+        guard cacheCapacity > 0 else { throw TokenizerError.invalidArgument("the cache capacity must be positive, not \(cacheCapacity)") }
+        return ByteLevelBPETokenizer(configuration, cacheCapacity: cacheCapacity)
     }
 
     // MARK: - vocab.json + merges.txt
