@@ -13,6 +13,7 @@ struct IPTCommand: ParsableCommand {
         subcommands: [
             InfoCommand.self,
             TokenizeCommand.self,
+            TrainTokenizerCommand.self,
         ])
 
     static func main() {
