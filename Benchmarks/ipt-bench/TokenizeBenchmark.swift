@@ -28,7 +28,8 @@ enum TokenizeBenchmark {
             warmSeconds = min(warmSeconds, Date().timeIntervalSince(start))
         }
         func report(_ name: String, _ seconds: Double) {
-            print(String(format: "%-44@ %9.3f s %12.0f tokens/s", name as NSString, seconds, Double(ids) / seconds))
+            let padded = name.padding(toLength: 44, withPad: " ", startingAt: 0)
+            print(padded + String(format: " %9.3f s %12.0f tokens/s", seconds, Double(ids) / seconds))
         }
         print("ids: \(ids)")
         print(String(format: "Swift load %.3f s", loadSeconds))
@@ -63,6 +64,18 @@ enum TokenizeBenchmark {
         report("tokenizers encode_batch, cold cache", result["batch_cold_seconds"] as? Double ?? .nan)
         report("tokenizers encode_batch, warm cache", result["batch_warm_seconds"] as? Double ?? .nan)
         report("tokenizers encode in a Python loop, warm", result["loop_warm_seconds"] as? Double ?? .nan)
+    }
+
+    /// Seconds `BPETrainer` takes to learn `vocabularySize` ids from the lines of `corpus`.
+    static func runTrainer(corpus: URL, vocabularySize: Int, minimumFrequency: Int) throws {
+        let data = try Data(contentsOf: corpus)
+        let lines = data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        let words = lines.reduce(0) { $0 + $1.split(whereSeparator: \.isWhitespace).count }
+        print("corpus: \(corpus.path): \(lines.count) lines, \(words) words, \(data.count / 1024) KiB")
+        let start = Date()
+        let trained = try BPETrainer(vocabularySize: vocabularySize, minimumFrequency: minimumFrequency).train(lines: lines)
+        print(String(format: "BPETrainer: %d ids, %d merges in %.3f s (single thread)", trained.tokens.count,
+                     trained.merges.count, Date().timeIntervalSince(start)))
     }
 
     /// Line i of every file in turn (files sorted), until `count` non-empty lines.

@@ -50,9 +50,6 @@ struct TokenizerSettings {
                        location: "key \(key)", problem: problem)
     }
 
-    /// The key a role's token came from (for `failure(at:_:)`).
-    func roleSource(_ role: Role) -> String { role.rawValue }
-
     private mutating func read(_ root: JSONField, isConfig: Bool) throws {
         let object = try root.object()
         for key in object.keys { sourceFiles[key] = root.file }
