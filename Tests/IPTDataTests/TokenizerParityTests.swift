@@ -87,6 +87,10 @@ struct TokenizerParityTests {
         for entry in cases {
             let text = entry.text
             let label = text.count > 40 ? "\(text.prefix(40).debugDescription)... (\(text.count) characters)" : text.debugDescription
+            if let preTokens = entry.pre_tokens {
+                let ours = ByteLevelPreTokenizer().preTokenize(text).map { ByteEncoder.encode($0.utf8) }
+                #expect(ours == preTokens, "pre-tokens \(label)")
+            }
             let ids = bart.encode(text)
             #expect(entry.bart.matches(ids), "bart \(label): \(ids)")
             #expect(entry.bart_no_special.matches(bart.encode(text, addSpecialTokens: false)), "bart without specials \(label)")

@@ -72,6 +72,8 @@ enum TokenizerTestSupport {
     struct SyntheticCase: Decodable {
         let text: String
         let bart, bart_no_special, gpt2, tokenizer_json, prefix_space: ExpectedIDs
+        /// The ByteLevel pre-tokenizer's pieces, spelled through the byte table (texts up to 200 characters).
+        let pre_tokens: [String]?
         let decode: ExpectedDecodings
     }
 

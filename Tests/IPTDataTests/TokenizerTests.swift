@@ -80,6 +80,23 @@ struct TokenizerTests {
         #expect(throws: TokenizerError.self) { try ByteLevelBPETokenizer.load(folder: folder.url, cacheCapacity: 0) }
     }
 
+    /// An added token with an id past the vocabulary (as tokenizers appends them): it splits the
+    /// text, extends the id range, and, not being special, survives `skipSpecialTokens`.
+    @Test func addedTokenBeyondTheVocabulary() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try folder.write("tokenizer.json", """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "decoder": {"type": "ByteLevel"},
+             "added_tokens": [{"id": 3, "content": "<extra>", "special": false, "normalized": false}]}
+            """)
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: folder.url)
+        #expect(tokenizer.vocabularySize == 4)
+        #expect(tokenizer.encode("ab<extra>ba") == [2, 3, 1, 0])
+        #expect(tokenizer.token(forID: 3) == "<extra>" && tokenizer.id(forToken: "<extra>") == 3)
+        #expect(tokenizer.decode([2, 3, 7, -1], skipSpecialTokens: true) == "ab<extra>")
+    }
+
     @Test func cleanUpWorksOnCodePointsInTransformersOrder() {
         #expect(cleanUpTokenization("Hello , world . I do n't know ! Is it ? ' quote ' it 's") ==
                 "Hello, world. I don't know! Is it?'quote'it's")
