@@ -36,7 +36,9 @@ enum TokenizeBenchmark {
         report("Swift encode loop, cold cache", coldSeconds)
         report("Swift encode loop, warm cache", warmSeconds)
 
-        guard let python else { return print("(no Python comparison: pass --python PATH)") }
+        guard let python, FileManager.default.isExecutableFile(atPath: python) else {
+            return print("(no Python comparison: pass --python PATH to a Python with transformers)")
+        }
         let linesFile = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-bench-lines-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: linesFile) }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: linesFile)

@@ -90,21 +90,17 @@ extension ByteLevelBPETokenizer {
         return configuration
     }
 
-    /// vocab.json: an object of token -> id, ids unique.
+    /// vocab.json: an object of token -> id, tokens and ids unique.
     private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
-        let object = try field.object()
+        let entries = try field.members()
         var vocabulary: [String: Int32] = [:]
-        vocabulary.reserveCapacity(object.count)
+        vocabulary.reserveCapacity(entries.count)
         var tokenOfID: [Int32: String] = [:]
-        tokenOfID.reserveCapacity(object.count)
-        for (token, value) in object {
-            let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
-            if let other = tokenOfID.updateValue(token, forKey: id) {
-                let (first, second) = other < token ? (other, token) : (token, other)
-                throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
-                    .failure("id \(id) is also the id of '\(first)'")
-            }
-            vocabulary[token] = id
+        tokenOfID.reserveCapacity(entries.count)
+        for entry in entries {
+            let token = entry.memberName, id = try entry.id()
+            if vocabulary.updateValue(id, forKey: token) != nil { throw entry.failure("the token is listed twice") }
+            if let other = tokenOfID.updateValue(token, forKey: id) { throw entry.failure("id \(id) is also the id of '\(other)'") }
         }
         return vocabulary
     }
@@ -152,11 +148,11 @@ extension ByteLevelBPETokenizer {
 
     private static func configurationFromTokenizerJSON(_ url: URL, settings: TokenizerSettings) throws -> Configuration {
         let root = try JSONField.read(url)
-        _ = try root.object()
+        _ = try root.members()
 
         let model = root.child("model")
         if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
-        _ = try model.object()
+        _ = try model.members()
         let typeField = model.child("type")
         if let type = try typeField.optionalString(), type != "BPE" {
             throw typeField.unsupported("model type '\(type)' (only BPE)")
@@ -171,9 +167,8 @@ extension ByteLevelBPETokenizer {
             if let value = try field.optionalString(), value != unsupportedValue { throw field.unsupported("'\(value)' (only empty)") }
         }
         let dropout = model.child("dropout")
-        if !dropout.isAbsentOrNull {
-            guard let rate = dropout.value as? NSNumber, !(dropout.value is String) else { throw dropout.failure("expected a number or null, found \(dropout.kind)") }
-            if rate.doubleValue != 0 { throw dropout.unsupported("BPE dropout (encoding would be random)") }
+        if !dropout.isAbsentOrNull, try dropout.number() != 0 {
+            throw dropout.unsupported("BPE dropout (encoding would be random)")
         }
         let byteFallback = model.child("byte_fallback")
         if try byteFallback.optionalBool(default: false) { throw byteFallback.unsupported("byte fallback (byte-level BPE needs none)") }
@@ -188,7 +183,7 @@ extension ByteLevelBPETokenizer {
         let addedField = root.child("added_tokens")
         if !addedField.isAbsentOrNull {
             for entry in try addedField.array() {
-                _ = try entry.object()
+                _ = try entry.members()
                 let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                        isSpecial: try entry.child("special").optionalBool(default: false),
                                        stripsLeft: try entry.child("lstrip").optionalBool(default: false),
@@ -245,17 +240,19 @@ extension ByteLevelBPETokenizer {
 
     /// A merge written as `"a b"` (tokenizers before 0.20) or as `["a", "b"]`.
     private static func mergePair(_ entry: JSONField) throws -> (String, String) {
-        if let text = entry.value as? String {
+        switch entry.value {
+        case .string(let text)?:
             let parts = text.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw entry.failure("expected two symbols separated by one space, found '\(text)'")
             }
             return (String(parts[0]), String(parts[1]))
+        case .array(let pair)? where pair.count == 2:
+            guard case .string(let left) = pair[0], case .string(let right) = pair[1], !left.isEmpty, !right.isEmpty else { fallthrough }
+            return (left, right)
+        default:
+            throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)")
         }
-        guard let pair = entry.value as? [Any], pair.count == 2, let left = pair[0] as? String, let right = pair[1] as? String,
-              !left.isEmpty, !right.isEmpty
-        else { throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)") }
-        return (left, right)
     }
 
     /// `post_processor`: RobertaProcessing, BertProcessing, TemplateProcessing (single sequence),
@@ -277,8 +274,8 @@ extension ByteLevelBPETokenizer {
         case "TemplateProcessing":
             var ids: [String: [Int32]] = [:]
             let specialTokens = field.child("special_tokens")
-            for name in try specialTokens.object().keys {
-                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
+            for token in try specialTokens.members() {
+                ids[token.memberName] = try token.child("ids").array().map { try $0.id() }
             }
             var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
             for item in try field.child("single").array() {
