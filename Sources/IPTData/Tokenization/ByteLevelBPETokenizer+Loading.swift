@@ -162,9 +162,9 @@ extension ByteLevelBPETokenizer {
             let (left, right) = try mergePair(entry)
             return try resolveMerge(left, right, vocabulary: vocabulary, failure: entry.failure)
         }
-        for (key, unsupportedValue) in [("continuing_subword_prefix", ""), ("end_of_word_suffix", "")] {
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             let field = model.child(key)
-            if let value = try field.optionalString(), value != unsupportedValue { throw field.unsupported("'\(value)' (only empty)") }
+            if let value = try field.optionalString(), !value.isEmpty { throw field.unsupported("'\(value)' (only empty)") }
         }
         let dropout = model.child("dropout")
         if !dropout.isAbsentOrNull, try dropout.number() != 0 {
