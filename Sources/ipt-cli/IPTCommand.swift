@@ -23,6 +23,7 @@ struct IPTCommand: ParsableCommand {
             EvaluateCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            TrainTokenizerCommand.self,
             // The embedded default: corpus and tasks.
             MakeCorpusCommand.self,
             MakeTasksCommand.self,
