@@ -23,6 +23,11 @@ struct IPTCommand: ParsableCommand {
             EvaluateCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            // Reports and artifacts.
+            ReportCommand.self,
+            InspectCommand.self,
+            ExportPEFTCommand.self,
+            ImportPEFTCommand.self,
             // The embedded default: corpus and tasks.
             MakeCorpusCommand.self,
             MakeTasksCommand.self,

@@ -12,6 +12,11 @@ struct ModelOptions: ParsableArguments {
 
     /// The model (frozen), its tokenizer and identity.
     func load() throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
+        try ModelOptions.load(model)
+    }
+
+    /// The model in the folder `model` (frozen), its tokenizer and identity.
+    static func load(_ model: String) throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
         let url = URL(fileURLWithPath: model)
         let bart = try BartForConditionalGeneration.load(from: url)
         bart.freeze()
