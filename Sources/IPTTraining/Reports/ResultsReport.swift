@@ -13,7 +13,13 @@ public struct ReportMethod: Hashable, Comparable, Sendable {
     public var structureAware: Bool?
 
     /// The method's name without its dimension: "PT", "MSF", "IST", "IST (random)", "SAID", ...
+    /// (with " seed S" when the sample's seed tells methods apart).
     public var family: String {
+        dataSeed.map { "\(kind) seed \($0)" } ?? kind
+    }
+
+    /// The family without the seed.
+    private var kind: String {
         var name: String
         switch procedure {
         case .promptTuning: name = "PT"
@@ -25,7 +31,6 @@ public struct ReportMethod: Hashable, Comparable, Sendable {
         case .fastfoodTuning: name = structureAware == true ? "SAID" : "DID"
         }
         if let subspace, !["learned", "fastfood"].contains(subspace) { name += " (\(subspace))" }
-        if let dataSeed { name += " seed \(dataSeed)" }
         return name
     }
 
@@ -34,7 +39,7 @@ public struct ReportMethod: Hashable, Comparable, Sendable {
 
     public static func < (a: ReportMethod, b: ReportMethod) -> Bool {
         func order(_ m: ReportMethod) -> (Int, String, Int, Int) {
-            (ProcedureKind.allCases.firstIndex(of: m.procedure) ?? 0, m.family, m.dimension ?? 0, m.dataSeed ?? 0)
+            (ProcedureKind.allCases.firstIndex(of: m.procedure) ?? 0, m.kind, m.dataSeed ?? 0, m.dimension ?? 0)
         }
         return order(a) < order(b)
     }
