@@ -124,7 +124,9 @@ public struct TaskMap: Sendable {
 
         // Legend above the plot.
         var legendX = left
-        for (label, fill) in [("seen task (subspace found on it)", "#1f77b4"), ("unseen task", "#ff7f0e"), ("seen/unseen unknown", "#999999")] {
+        let groups: [(Bool?, String, String)] = [(true, "seen task (subspace found on it)", "#1f77b4"), (false, "unseen task", "#ff7f0e"),
+                                                 (nil, "seen/unseen unknown", "#999999")]
+        for (group, label, fill) in groups where points.contains(where: { $0.seen == group }) {
             doc.circle(legendX + 6, 50, radius: 5, fill: fill, stroke: "#ffffff", strokeWidth: 1)
             doc.text(label, x: legendX + 16, y: 54, size: 12)
             legendX += 36 + SVGDocument.textWidth(label, size: 12)

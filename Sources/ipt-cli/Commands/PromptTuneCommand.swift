@@ -68,7 +68,7 @@ struct PromptTuneCommand: ParsableCommand {
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()
         for setup in setups {
-            let path = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
+            let path = tasks.folder(runOptions.output, for: setup.name)
             // Validates the initialisation (e.g. a prompt file) before anything is written.
             _ = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup, configuration: configuration)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
