@@ -121,6 +121,15 @@ struct ProcedureCommandTests {
         #expect(subspace["kind"] as? String == "prompt-subspace" && subspace["procedure"] as? String == "subspace-finding")
         #expect((subspace["configuration"] as? [String: Any])?["tasks"] as? [String] == ["glue-sst2", "glue-rte"])
         #expect((subspace["base_model"] as? [String: Any])?["name"] as? String == URL(fileURLWithPath: model).lastPathComponent)
+        for (file, kind, procedure) in [("pt/glue-sst2/prompt.safetensors", "prompt", "prompt-tuning"),
+                                        ("ist/glue-sst2/intrinsic_vector.safetensors", "intrinsic-vector", "subspace-tuning"),
+                                        ("said/fastfood.safetensors", "fastfood", "fastfood-tuning"),
+                                        ("msf-adapter/adapter_subspace.safetensors", "adapter-subspace", "adapter-subspace-finding"),
+                                        ("stage-two/glue-sst2/prompt.safetensors", "prompt", "stage-two")] {
+            let artifact = try Check.json(try run(["inspect", path(file)]))
+            #expect(artifact["kind"] as? String == kind && artifact["procedure"] as? String == procedure, "\(file)")
+            #expect(artifact["step"] is Int && artifact["seed"] is Int && artifact["library_version"] is String, "\(file)")
+        }
         let checkpoint = try Check.json(try run(["inspect", path("ist/glue-sst2/checkpoint.safetensors")]))
         #expect(checkpoint["kind"] as? String == "checkpoint" && checkpoint["step"] as? Int == 6)
         #expect(checkpoint["trained_parameters"] as? Int == 2 && checkpoint["procedure"] as? String == "subspace-tuning")
