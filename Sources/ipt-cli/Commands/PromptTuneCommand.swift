@@ -12,7 +12,7 @@ struct PromptTuneCommand: ParsableCommand {
         discussion: """
         Defaults are the paper's (promptTune.sh): prompt length 100, N(0, 0.02) initialisation, learning rates \
         1e-5,2e-5,5e-5,1e-4 x batch sizes 2,4,8, 100,000 steps, 10,000 warm-up, dev every 1,000 steps, clipping 0.1, \
-        label smoothing 0.1, the k-shot sample of seed 100. One task writes into --output; several write --output/<task>.
+        label smoothing 0.1, the k-shot sample of seed 100. One task (--task NAME) writes into --output; several, or a --shard of several, write --output/<task>.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
