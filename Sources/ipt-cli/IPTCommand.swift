@@ -12,6 +12,7 @@ struct IPTCommand: ParsableCommand {
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
             // The paper's procedures.
+            DemoCommand.self,
             PromptTuneCommand.self,
             FindSubspaceCommand.self,
             TuneSubspaceCommand.self,

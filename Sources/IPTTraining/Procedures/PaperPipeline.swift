@@ -92,14 +92,19 @@ public final class PaperPipeline {
     ///   - progress: events of every stage (a `.phase` names each stage and task); `.stop` ends the
     ///     pipeline after the current stage's checkpoint.
     /// - Returns: the finished stages; the last one is marked interrupted when the run was stopped.
-    public func run(output: URL, resume: Bool, progress: ProgressHandler = { _ in .proceed }) throws -> [PipelineStageResult] {
+    public func run(output: URL, resume: Bool, progress: @escaping ProgressHandler = { _ in .proceed }) throws -> [PipelineStageResult] {
         var results: [PipelineStageResult] = []
         let mode: RunDirectory.Mode = resume ? .resume : .fresh
-        func stage(_ name: String, _ folder: String, _ body: (RunDirectory) throws -> ProcedureResult) throws -> ProcedureResult? {
+        func stage(_ name: String, _ folder: String,
+                   _ body: (RunDirectory, @escaping ProgressHandler) throws -> ProcedureResult) throws -> ProcedureResult? {
             if progress(.phase("\(name): \(folder)")) == .stop { return nil }
             let directory = try RunDirectory(path: output.appendingPathComponent(folder).path, mode: mode)
             defer { directory.release() }
-            let result = try body(directory)
+            // Each stage's events also go to its own events.jsonl, as a command would write them.
+            let result = try body(directory) { event in
+                directory.append(event: event)
+                return progress(event)
+            }
             results.append(PipelineStageResult(stage: name, folder: folder, result: result))
             return result.interrupted ? nil : result
         }
@@ -113,7 +118,7 @@ public final class PaperPipeline {
         for task in allTasks {
             let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[task]!,
                                           configuration: configuration.promptTuning)
-            guard try stage("prompt-tuning", "prompts/\(task)", { try tuning.run(in: $0, progress: progress) }) != nil else {
+            guard try stage("prompt-tuning", "prompts/\(task)", { try tuning.run(in: $0, progress: $1) }) != nil else {
                 return results
             }
         }
@@ -126,7 +131,7 @@ public final class PaperPipeline {
                                           tasks: trainTasks.map { setups[$0]! }, prompts: trainPrompts,
                                           unseenTasks: unseenOnly.map { setups[$0]! }, unseenPrompts: unseenPrompts,
                                           configuration: configuration.subspaceFinding)
-        guard try stage("subspace-finding", "subspace", { try finding.run(in: $0, progress: progress) }) != nil else {
+        guard try stage("subspace-finding", "subspace", { try finding.run(in: $0, progress: $1) }) != nil else {
             return results
         }
         let subspacePath = output.appendingPathComponent("subspace/subspace.safetensors").path
@@ -145,7 +150,7 @@ public final class PaperPipeline {
                 c.subspace = source
                 let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[task]!,
                                                 configuration: c)
-                guard try stage(label, "\(label)/\(task)", { try tuning.run(in: $0, progress: progress) }) != nil else {
+                guard try stage(label, "\(label)/\(task)", { try tuning.run(in: $0, progress: $1) }) != nil else {
                     return results
                 }
             }
@@ -153,7 +158,7 @@ public final class PaperPipeline {
                 fastfood.dimension = dimension
                 let tuning = try FastfoodTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[task]!,
                                                 configuration: fastfood)
-                guard try stage("fastfood", "fastfood/\(task)", { try tuning.run(in: $0, progress: progress) }) != nil else {
+                guard try stage("fastfood", "fastfood/\(task)", { try tuning.run(in: $0, progress: $1) }) != nil else {
                     return results
                 }
             }
@@ -161,7 +166,7 @@ public final class PaperPipeline {
                 let source = output.appendingPathComponent("learned/\(task)")
                 guard try stage("stage-two", "stage-two/\(task)", {
                     try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setups[task]!, from: source,
-                                     configuration: stageTwo, in: $0, progress: progress)
+                                     configuration: stageTwo, in: $0, progress: $1)
                 }) != nil else { return results }
             }
         }
@@ -173,7 +178,7 @@ public final class PaperPipeline {
                 let setup = try TaskSetup.load(dataDirectory: dataDirectory, task: task, seed: seenSeed)
                 let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup,
                                                 configuration: c)
-                guard try stage("learned-seen", "learned-seen/\(task)", { try tuning.run(in: $0, progress: progress) }) != nil else {
+                guard try stage("learned-seen", "learned-seen/\(task)", { try tuning.run(in: $0, progress: $1) }) != nil else {
                     return results
                 }
             }
