@@ -26,6 +26,7 @@ struct IPTCommand: ParsableCommand {
             // The embedded default: corpus and tasks.
             MakeCorpusCommand.self,
             MakeTasksCommand.self,
+            PretrainCommand.self,
             // The machine.
             InfoCommand.self,
         ])
