@@ -23,7 +23,13 @@ struct IPTCommand: ParsableCommand {
             EvaluateCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
-            // The embedded default: corpus and tasks.
+            // Reports and artifacts.
+            ReportCommand.self,
+            InspectCommand.self,
+            ExportPEFTCommand.self,
+            ImportPEFTCommand.self,
+            // The embedded default: tokenizer, corpus, tasks.
+            TrainTokenizerCommand.self,
             MakeCorpusCommand.self,
             MakeTasksCommand.self,
             PretrainCommand.self,
@@ -38,17 +44,33 @@ struct IPTCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }  // --help, --version
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            // One line: the problem and where the help is (ArgumentParser's message adds usage lines).
+            let lines = fullMessage(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let problem = lines.first.map { $0.hasPrefix("Error: ") ? String($0.dropFirst(7)) : $0 } ?? "invalid usage"
+            let help = lines.first { $0.hasPrefix("See '") }.flatMap { line -> String? in
+                let quoted = line.split(separator: "'", omittingEmptySubsequences: false)
+                return quoted.count >= 2 ? " (see '\(quoted[1])')" : nil
+            } ?? ""
+            usageError(problem + help)
         }
         do {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let error as ValidationError {
+            // A flag value found wrong only when the command runs is still bad usage.
+            let name = type(of: command).configuration.commandName ?? "ipt-cli"
+            usageError("\(error.message) (see 'ipt-cli \(name) --help')")
         } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))
             Foundation.exit(1)
         }
+    }
+
+    /// Exit status 2 with one line on stderr.
+    static func usageError(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))
+        Foundation.exit(2)
     }
 }

@@ -116,7 +116,8 @@ struct SafeTensorsTests {
             ("header is a string", file("\"text\""), "header is not"),
             ("boolean offsets", file(entry("F32", "[1]", "[false, true]"), data: 4), "tensor t"),
             ("entry is a number", file("{\"t\": 5}"), "tensor t"),
-            ("unknown dtype", file(entry("I64", "[1]", "[0, 8]"), data: 8), "unsupported dtype I64"),
+            ("integer dtype", file(entry("I64", "[1]", "[0, 8]"), data: 8), "unsupported dtype I64"),
+            ("unknown dtype", file(entry("X9", "[1]", "[0, 8]"), data: 8), "unsupported dtype X9"),
             ("shape/byte-count mismatch", file(entry("F32", "[3]", "[0, 8]"), data: 8), "needs 12"),
             ("offsets beyond data", file(entry("F32", "[2]", "[0, 8]"), data: 4), "beyond the 4 data bytes"),
             ("reversed offsets", file(entry("F32", "[2]", "[8, 0]"), data: 8), "reversed"),
@@ -143,6 +144,12 @@ struct SafeTensorsTests {
         let missing = directory.file("missing.safetensors")
         expectError(path: missing, contains: "cannot open", "missing file") { _ = try SafeTensors.read(missing) }
         expectError(path: directory.path, contains: "not a regular file", "directory") { _ = try SafeTensors.read(directory.path) }
+        // The header alone is readable for every safetensors dtype, and checked just as strictly.
+        let integer = directory.file("case\(cases.firstIndex { $0.name == "integer dtype" }!).safetensors")
+        let header = try SafeTensors.readHeader(integer)
+        #expect(header.tensors.map { "\($0.name) \($0.dtype) \($0.shape)" } == ["t I64 [1]"])
+        let unknown = directory.file("case\(cases.firstIndex { $0.name == "unknown dtype" }!).safetensors")
+        expectError(path: unknown, contains: "unsupported dtype X9", "header of an unknown dtype") { _ = try SafeTensors.readHeader(unknown) }
         let truncated = directory.file("case0.safetensors")
         expectError(path: truncated, contains: "too short", "metadata of an empty file") { _ = try SafeTensors.readMetadata(truncated) }
     }

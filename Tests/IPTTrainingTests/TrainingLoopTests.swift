@@ -81,6 +81,24 @@ struct TrainingLoopTests {
         #expect(outcome.evaluations.count == 20)
     }
 
+    @Test func checkpointBeforeTheFirstEvaluationResumes() throws {
+        // A checkpoint period shorter than the evaluation period saves a best score of -inf.
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var s = settings(steps: 30)
+        s.checkpointPeriod = 3
+        let toy = Toy()
+        let first = try TrainingLoop(parameters: [("w", toy.w)], settings: s)
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: false, fingerprint: "t") { event in
+                if case .step(let r) = event, r.step == 4 { return .stop }
+                return .proceed
+            }
+        #expect(first.interrupted && first.evaluations.isEmpty)
+        let resumed = try TrainingLoop(parameters: [("w", Toy().w)], settings: s)
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: true, fingerprint: "t") { _ in .proceed }
+        #expect(resumed.lastStep == 30 && resumed.evaluations.count == 3)
+    }
+
     @Test func checkpointOfAnotherConfigurationIsRefused() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }

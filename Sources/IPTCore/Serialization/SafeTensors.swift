@@ -47,6 +47,22 @@ public enum SafeTensors {
         return try header(mapped, path: path).metadata
     }
 
+    /// A tensor's entry in a file's header.
+    public struct TensorInfo: Equatable, Sendable {
+        public var name: String
+        /// The safetensors dtype ("F32", "BF16", "I64", ...).
+        public var dtype: String
+        public var shape: [Int]
+    }
+
+    /// Reads and checks only the header: every tensor's name, dtype and shape (in the order of
+    /// their data) and the metadata strings. Unlike ``read(_:)`` it accepts every safetensors dtype.
+    public static func readHeader(_ path: String) throws -> (tensors: [TensorInfo], metadata: [String: String]) {
+        let mapped = try MappedFile(path: path)
+        let (entries, metadata, _) = try header(mapped, path: path)
+        return (entries.map { TensorInfo(name: $0.name, dtype: $0.dtype, shape: $0.shape) }, metadata)
+    }
+
     private struct Entry {
         var name: String
         var dtype: String
@@ -197,11 +213,14 @@ public enum SafeTensors {
         return File(tensors: tensors, names: entries.map(\.name), metadata: metadata)
     }
 
+    /// Bytes per element of every safetensors dtype (the header check covers them all; only the
+    /// floating-point ones can be read as tensors).
     private static func elementSize(_ dtype: String) -> Int? {
         switch dtype {
-        case "F32": return 4
-        case "F16", "BF16": return 2
-        case "F64": return 8
+        case "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3": return 1
+        case "F16", "BF16", "I16", "U16": return 2
+        case "F32", "I32", "U32": return 4
+        case "F64", "I64", "U64": return 8
         default: return nil
         }
     }
