@@ -62,6 +62,17 @@ public struct StepReport: Sendable, Codable, Equatable {
     public var stepsPerSecond: Double
     /// Estimated seconds until `totalSteps`.
     public var secondsRemaining: Double
+
+    public init(step: Int, totalSteps: Int, loss: Double, learningRate: Double, gradientNorm: Double,
+                stepsPerSecond: Double, secondsRemaining: Double) {
+        self.step = step
+        self.totalSteps = totalSteps
+        self.loss = loss
+        self.learningRate = learningRate
+        self.gradientNorm = gradientNorm
+        self.stepsPerSecond = stepsPerSecond
+        self.secondsRemaining = secondsRemaining
+    }
 }
 
 /// One dev-set evaluation.
@@ -71,6 +82,14 @@ public struct EvaluationReport: Sendable, Codable, Equatable {
     public var bestScore: Double
     public var bestStep: Int
     public var isBest: Bool
+
+    public init(step: Int, score: Double, bestScore: Double, bestStep: Int, isBest: Bool) {
+        self.step = step
+        self.score = score
+        self.bestScore = bestScore
+        self.bestStep = bestStep
+        self.isBest = isBest
+    }
 }
 
 /// What the caller wants after an event.
