@@ -22,11 +22,14 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .long, help: "A shorter run (about 3 minutes).") var quick = false
     @Option(name: .long, help: "Model folder (default: Resources/model of this repository).") var model: String?
     @Option(name: .long, help: "Task folder with tasks.json and splits/default.json (default: Resources/tasks).") var tasks: String?
+    @Option(name: .long, help: "Tasks tuned at once, each on its own copy of the model with one BLAS thread (default: the number of cores, at most 4).")
+    var workers: Int?
     @Flag(name: .long, help: "Continue a stopped demo.") var resume = false
     @Flag(name: .long, help: "Replace an earlier demo in the output folder.") var overwrite = false
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
     func run() throws {
@@ -38,18 +41,26 @@ struct DemoCommand: ParsableCommand {
         let split = try TaskSplit.load(dataURL.appendingPathComponent("splits/default.json"),
                                        directory: try CrossFitDirectory(dataURL), missingTasks: .fail)
         let (backbone, tokenizer, identity) = try ModelOptions.load(modelFolder)
+        let workerCount = workers ?? min(4, ProcessInfo.processInfo.activeProcessorCount)
+        var models: [any Backbone] = [backbone]
+        while models.count < workerCount { models.append(try ModelOptions.load(modelFolder).model) }
+        // The demo's matrices are small: one BLAS thread per task keeps the cores busier than
+        // several threads on one task (an explicit OPENBLAS_NUM_THREADS is respected).
+        if workerCount > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
+            BLAS.setThreadCount(1)
+        }
         let configuration = PipelineConfiguration.demo(quick: quick)
-        let pipeline = try PaperPipeline(model: backbone, tokenizer: tokenizer, identity: identity, dataDirectory: dataURL,
+        let pipeline = try PaperPipeline(models: models, tokenizer: tokenizer, identity: identity, dataDirectory: dataURL,
                                          trainTasks: split.train, unseenTasks: split.test, configuration: configuration)
         let started = Date()
         let reporter = ProgressReporter(run: nil, label: "demo")
         FileHandle.standardError.write(Data("""
             demo: \(split.train.count) seen and \(split.test.count) unseen tasks, model \(modelFolder) \
-            (\(identity.parameterCount) parameters), output \(output)\n
+            (\(identity.parameterCount) parameters), \(workerCount) at a time, output \(output)\n
             """.utf8))
-        let stages = try pipeline.run(output: outputURL, resume: resume, progress: reporter.handler)
+        let stages = try pipeline.run(output: outputURL, resume: resume, progress: reporter.pipelineHandler)
         reporter.finish()
-        if stages.last?.result.interrupted == true || Interruption.signal != nil {
+        if stages.contains(where: \.result.interrupted) || Interruption.signal != nil {
             FileHandle.standardError.write(Data("demo: stopped; continue with --resume\n".utf8))
             throw ExitCode(Interruption.exitCode)
         }
