@@ -1,4 +1,4 @@
-@testable import IPTCore
+import IPTCore
 import Testing
 
 @Suite("BLAS loader, fallback GEMM and CPU detection")

@@ -1,4 +1,4 @@
-@testable import IPTCore
+import IPTCore
 import Testing
 
 /// The thin SVD against NumPy's (Fixtures/ops.safetensors, `svd_*`), up to the sign of each pair.
@@ -64,7 +64,7 @@ struct LAPACKTests {
         bad[1, 1] = .nan
         #expect(throws: LAPACKError.nonFiniteInput(routine: "sgesdd")) { try LAPACK.singularValueDecomposition(bad) }
         // A missing library is a typed error, not a crash.
-        guard case .failure(let error) = LAPACK.load(library: "libipt-no-such-lapacke.so.3") else {
+        guard let error = LAPACK.problem(loading: "libipt-no-such-lapacke.so.3") else {
             Issue.record("loading a missing library succeeded")
             return
         }

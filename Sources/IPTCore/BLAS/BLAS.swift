@@ -126,7 +126,7 @@ public enum BLAS {
     /// - Parameters:
     ///   - request: `auto` (also empty or `nil`), `off`, or a kernel family name (any case).
     ///   - cpu: the CPU the kernels must run on.
-    static func coreChoice(request: String?, cpu: CPUFeatures) -> (core: String?, source: String) {
+    public static func coreChoice(request: String?, cpu: CPUFeatures) -> (core: String?, source: String) {
         let name = (request ?? "").trimmingCharacters(in: .whitespaces).uppercased()
         let automatic = cpu.preferredOpenBLASCore
         let automaticSource = automatic.map { "chosen by IPTCore from the CPU's flags (\($0))" } ?? "OpenBLAS's own detection"

@@ -40,6 +40,13 @@ public enum LAPACK {
 
     private static let routines = Routines(sgesdd: load(library: "liblapacke.so.3"))
 
+    /// Why `library` cannot serve the SVD (not found, symbol missing, BLAS unverified), or `nil`
+    /// when it can.
+    public static func problem(loading library: String) -> LAPACKError? {
+        if case .failure(let error) = load(library: library) { return error }
+        return nil
+    }
+
     /// Loads `LAPACKE_sgesdd` from `library`, after BLAS.
     static func load(library: String) -> Result<Sgesdd, LAPACKError> {
         let blas = BLAS.info  // loads OpenBLAS with the chosen kernels first

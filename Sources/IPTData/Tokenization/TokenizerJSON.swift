@@ -3,21 +3,17 @@ import Foundation
 // Parts of a Hugging Face `tokenizer.json` (and `vocab.json`) that every tokenizer model shares:
 // the vocabulary object, the added tokens and the post-processor.
 
-/// A vocabulary object of token -> id (`vocab.json`, `model.vocab`); ids must be unique.
+/// A vocabulary object of token -> id (`vocab.json`, `model.vocab`); tokens and ids must be unique.
 func readVocabularyObject(_ field: JSONField) throws -> [String: Int32] {
-    let object = try field.object()
+    let entries = try field.members()
     var vocabulary: [String: Int32] = [:]
-    vocabulary.reserveCapacity(object.count)
+    vocabulary.reserveCapacity(entries.count)
     var tokenOfID: [Int32: String] = [:]
-    tokenOfID.reserveCapacity(object.count)
-    for (token, value) in object {
-        let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
-        if let other = tokenOfID.updateValue(token, forKey: id) {
-            let (first, second) = other < token ? (other, token) : (token, other)
-            throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
-                .failure("id \(id) is also the id of '\(first)'")
-        }
-        vocabulary[token] = id
+    tokenOfID.reserveCapacity(entries.count)
+    for entry in entries {
+        let token = entry.memberName, id = try entry.id()
+        if vocabulary.updateValue(id, forKey: token) != nil { throw entry.failure("the token is listed twice") }
+        if let other = tokenOfID.updateValue(token, forKey: id) { throw entry.failure("id \(id) is also the id of '\(other)'") }
     }
     return vocabulary
 }
@@ -28,7 +24,7 @@ func readAddedTokens(_ field: JSONField, vocabulary: [String: Int32]) throws -> 
     var addedTokens: [AddedToken] = []
     if field.isAbsentOrNull { return addedTokens }
     for entry in try field.array() {
-        _ = try entry.object()
+        _ = try entry.members()
         let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                isSpecial: try entry.child("special").optionalBool(default: false),
                                stripsLeft: try entry.child("lstrip").optionalBool(default: false),
@@ -67,8 +63,8 @@ extension PostProcessor {
         case "TemplateProcessing":
             var ids: [String: [Int32]] = [:]
             let specialTokens = field.child("special_tokens")
-            for name in try specialTokens.object().keys {
-                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
+            for token in try specialTokens.members() {
+                ids[token.memberName] = try token.child("ids").array().map { try $0.id() }
             }
             var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
             for item in try field.child("single").array() {

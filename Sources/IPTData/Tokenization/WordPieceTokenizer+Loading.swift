@@ -88,10 +88,10 @@ extension WordPieceTokenizer {
 
     private static func configurationFromTokenizerJSON(_ url: URL, settings: TokenizerSettings) throws -> Configuration {
         let root = try JSONField.read(url)
-        _ = try root.object()
+        _ = try root.members()
         let model = root.child("model")
         if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
-        _ = try model.object()
+        _ = try model.members()
         let typeField = model.child("type")
         let type = try typeField.string()
         guard type == "WordPiece" else { throw typeField.unsupported("model type '\(type)' (only WordPiece)") }
@@ -104,7 +104,7 @@ extension WordPieceTokenizer {
         configuration.continuingSubwordPrefix = try model.child("continuing_subword_prefix").optionalString() ?? "##"
         let maximumField = model.child("max_input_chars_per_word")
         if !maximumField.isAbsentOrNull {
-            guard let number = maximumField.value as? NSNumber, let maximum = Int(exactly: number.doubleValue), maximum >= 0 else {
+            guard case .number(let number)? = maximumField.value, let maximum = Int(exactly: number), maximum >= 0 else {
                 throw maximumField.failure("expected a non-negative integer, found \(maximumField.kind)")
             }
             configuration.maximumCharactersPerWord = maximum
@@ -160,7 +160,7 @@ extension WordPieceTokenizer {
         contents = contents.filter { known($0.value) }
         for (role, token) in settings.roles { contents[role] = token?.content }
         let roleOrder: [TokenizerSettings.Role] = [.bos, .pad, .eos, .unk, .cls, .sep, .mask]
-        let extraTokens = roleOrder.compactMap { role in contents[role].map { (settings.roleSource(role), $0, role) } }
+        let extraTokens = roleOrder.compactMap { role in contents[role].map { (role.rawValue, $0, role) } }
             + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0, nil) }
         for (source, content, role) in extraTokens where !configuration.addedTokens.contains(where: { $0.content == content }) {
             guard let id = configuration.vocabulary[content] else {

@@ -39,7 +39,7 @@ struct EmbedCommand: ParsableCommand {
     }
 
     func run() throws {
-        let inputs = try file.map(TokenizeCommand.readLines) ?? texts
+        let inputs = try file.map(InputLines.read) ?? texts
         let (model, tokenizer, _) = try modelOptions.load()
         guard let encoder = model as? BertEncoder else {
             throw CLIError("\(modelOptions.model): embed needs an encoder model (model_type bert), not \(type(of: model))")
