@@ -1,14 +1,15 @@
 """Data preparation, majority baseline and result tables of the all-MiniLM-L6-v2 experiment
 (scripts/run-minilm-experiment runs it; Python standard library only).
 
-    python3 scripts/minilm_experiment.py prepare SHARED_DATA WORK_DATA [--test-examples N]
+    python3 scripts/minilm_experiment.py prepare SHARED_DATA WORK_DATA [--test-examples N] [--seen T,T,...] [--unseen T,T,...]
     python3 scripts/minilm_experiment.py majority WORK_DATA RUNS IPT_CLI
     python3 scripts/minilm_experiment.py table WORK_DATA RUNS OUTPUT.md
 
 prepare: WORK_DATA mirrors the CrossFit folder: train/dev files of every task and seed are symbolic
 links; each test file is a uniform random sample (seed 0, the same lines for every seed's file) of
 at most N lines (default 100), so that every method is scored on the same test examples at a
-tenth of the cost; splits/cls.json lists only the tasks present (dbpedia_14 is absent).
+tenth of the cost; splits/cls.json lists only the tasks present (dbpedia_14 is absent), and, with
+--seen/--unseen, only those of its training/unseen tasks (a reduced run).
 
 majority: per task, the most frequent answer of the seed-100 training sample (ties: the first in
 the task's option order) predicted for every test example, scored with `ipt-cli score`; written to
@@ -46,7 +47,7 @@ def read_lines(path):
     return data
 
 
-def prepare(shared, work, test_examples):
+def prepare(shared, work, test_examples, seen=None, unseen=None):
     shared, work = os.path.abspath(shared), os.path.abspath(work)
     os.makedirs(os.path.join(work, "splits"), exist_ok=True)
     catalog = json.load(open(os.path.join(shared, "tasks.json")))
@@ -76,6 +77,13 @@ def prepare(shared, work, test_examples):
                 f.write("".join(lines[i] + "\n" for i in chosen))
     split = json.load(open(os.path.join(shared, "splits", "cls.json")))
     kept = {part: [t for t in tasks if t in present] for part, tasks in split.items()}
+    for part, chosen_tasks in [("train", seen), ("dev", seen), ("test", unseen)]:
+        if chosen_tasks is not None:
+            unknown = sorted(set(chosen_tasks) - set(kept[part]))
+            if unknown:
+                sys.exit(f"prepare: {unknown} are not {part} tasks of the classification split present in {shared}")
+            kept[part] = [t for t in kept[part] if t in chosen_tasks]
+    kept["all"] = [t for t in kept["all"] if t in kept["train"] + kept["test"]]
     json.dump(kept, open(os.path.join(work, "splits", "cls.json"), "w"), indent=1)
     missing = sorted(set(split["all"]) - present)
     print(f"prepare: {len(kept['train'])} training and {len(kept['test'])} unseen tasks; absent: {missing}")
@@ -186,8 +194,13 @@ def table(work, runs, output):
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     if command == "prepare":
-        n = int(args[args.index("--test-examples") + 1]) if "--test-examples" in args else 100
-        prepare(args[0], args[1], n)
+        def value(flag):
+            return args[args.index(flag) + 1] if flag in args else None
+
+        def tasks(flag):
+            return value(flag).split(",") if value(flag) else None
+
+        prepare(args[0], args[1], int(value("--test-examples") or 100), tasks("--seen"), tasks("--unseen"))
     elif command == "majority":
         majority(*args)
     elif command == "table":
