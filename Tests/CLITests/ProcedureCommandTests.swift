@@ -67,6 +67,17 @@ struct ProcedureCommandTests {
             #expect(FileManager.default.fileExists(atPath: path("pt/\(task)/prompt.safetensors")))
         }
 
+        // A run's own config.json as --config gives the same settings (the grid comes from the flags).
+        let elsewhere = try TemporaryDirectory()  // outside the folder the report reads
+        let again = elsewhere.url.appendingPathComponent("pt-again")
+        _ = try run(["prompt-tune"] + common + ["--task", "glue-rte", "--config", path("pt/glue-rte/config.json"),
+                                                "--learning-rate", "0.3", "--batch-size", "4", "--output", again.path])
+        let settings = { (folder: URL) throws -> NSDictionary? in
+            ((try Check.jsonFile(folder.appendingPathComponent("config.json")))["configuration"] as? [String: Any])?["point"] as? NSDictionary
+        }
+        let tuned = try settings(root.url.appendingPathComponent("pt/glue-rte")), repeated = try settings(again)
+        #expect(tuned != nil && tuned == repeated)
+
         // Subspace finding (autoencoder and PCA) on the split's two training tasks; the third is unseen.
         let subspaceFlags = ["--split", split, "--prompts", path("pt"), "--batch-size", "4"] + quick
         let msfLine = try run(["find-subspace"] + common + subspaceFlags + ["--dim", "2", "--decoder-width", "8",

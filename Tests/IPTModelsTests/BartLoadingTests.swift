@@ -83,6 +83,27 @@ struct BartLoadingTests {
         #expect(try reloaded.logits(batch: f.batch).maxAbsDifference(f.model.logits(batch: f.batch)) == 0)
     }
 
+    /// A saved model loads back identically, and its config.json keeps transformers' types:
+    /// transformers 5 refuses `encoder_layerdrop: 0` where BartConfig declares a float.
+    @Test func savedFolderRoundTripsWithFloatKeysAsFloats() throws {
+        let model = try BartForConditionalGeneration.load(from: Fixtures.url("bart-tiny-scaled"))
+        let folder = try ScratchFolder()
+        try model.save(to: folder.url)
+        let reloaded = try BartForConditionalGeneration.load(from: folder.url)
+        #expect(reloaded.configuration == model.configuration)
+        for ((key, a), (_, b)) in zip(model.namedParameters(), reloaded.namedParameters()) {
+            #expect(a.value.maxAbsDifference(b.value) == 0, "\(key)")
+        }
+        #expect(reloaded.finalLogitsBias.maxAbsDifference(model.finalLogitsBias) == 0)
+        let text = try String(contentsOf: folder.url.appendingPathComponent("config.json"), encoding: .utf8)
+        for key in ["dropout", "attention_dropout", "activation_dropout", "encoder_layerdrop", "decoder_layerdrop", "init_std"] {
+            let line = try #require(text.split(separator: "\n").first { $0.contains("\"\(key)\"") }, "\(key) missing")
+            let value = line.split(separator: ":").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " ,")) } ?? ""
+            #expect(value.contains(".") || value.contains("e"), "\(key) written as \(value)")
+            #expect(Double(value) != nil, "\(key) written as \(value)")
+        }
+    }
+
     @Test func missingFinalLogitsBiasMeansZeros() throws {
         let model = try BartForConditionalGeneration.load(from: Fixtures.url("bart-tiny"))
         #expect(model.finalLogitsBias.scalars.allSatisfy { $0 == 0 })

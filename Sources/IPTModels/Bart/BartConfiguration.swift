@@ -134,6 +134,10 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
         case bosTokenID = "bos_token_id"
         case eosTokenIDs = "eos_token_id"
         case decoderStartTokenID = "decoder_start_token_id"
+
+        /// The keys whose values are floats in transformers' BartConfig.
+        static let floatKeys = [dropout, attentionDropout, activationDropout, encoderLayerDrop, decoderLayerDrop,
+                                initializationStandardDeviation].map(\.rawValue)
     }
 
     /// Legacy keys of older BART configs that select behaviour transformers' BART no longer has.

@@ -187,6 +187,9 @@ enum ConfigurationFile {
         // A run's config.json wraps the settings in "configuration"; accept both forms.
         var overrides = object as? [String: Any] ?? [:]
         if let inner = overrides["configuration"] as? [String: Any], overrides["procedure"] != nil { overrides = inner }
+        // prompt-tune's config.json holds a grid: its settings per point are under "point" (the grid
+        // itself comes from --learning-rates/--batch-sizes).
+        if let point = overrides["point"] as? [String: Any], base["point"] == nil { overrides = point }
         guard object is [String: Any] else { throw CLIError("\(path): the configuration must be a JSON object") }
         try merge(&base, overrides, path: path, prefix: "")
         do {
