@@ -180,8 +180,9 @@ struct ProcedureCommandTests {
     }
 }
 
-/// Bad flag values of the procedure commands: exit status 2, one line, nothing written (no model
-/// or data needed: the flags are checked first).
+/// Command lines of the procedure commands that do not parse: exit status 2, one line, nothing
+/// written (no model or data needed: the flags are checked first). Values that parse but are out
+/// of range are bad input (exit 1): BadInputTests.
 @Suite("ipt-cli procedure usage errors")
 struct ProcedureUsageTests {
     @Test func badFlagValuesAreUsageErrors() throws {
@@ -193,15 +194,15 @@ struct ProcedureUsageTests {
             (["prompt-tune"] + base + ["--prediction", "psychic"], "--prediction must be generation or option-scoring, got psychic"),
             (["prompt-tune"] + base + ["--clipping", "none"], "--clipping must be trainable or all-model, got none"),
             (["prompt-tune"] + base + ["--initialization", "magic"], "--initialization must be random, vocabulary, text or file"),
-            (["prompt-tune"] + base + ["--batch-sizes", "0"], "batch sizes must be at least 1"),
-            (["prompt-tune"] + base + ["--shard", "3/2"], "--shard must be i/n with 0 <= i < n, got 3/2"),
+            (["prompt-tune"] + base + ["--shard", "3"], "--shard must be i/n, got 3"),
+            (["find-subspace", "--model", "m", "--data", "d", "--split", "s", "--prompts", "p", "--output", output, "--method", "svd"],
+             "--method must be autoencoder or pca, got svd"),
             (["prompt-tune"] + base + ["--resume", "--overwrite"], "give --resume or --overwrite, not both"),
             (["prompt-tune", "--model", "m", "--data", "d", "--output", output], "give --task or --split"),
             (["tune-subspace"] + base + ["--random-subspace"], "--random-subspace needs --dim"),
             (["tune-subspace"] + base, "give --subspace DIR or --random-subspace --dim D"),
             (["find-subspace", "--model", "m", "--data", "d", "--split", "s", "--prompts", "p", "--output", output, "--dim", "x"],
              "The value 'x' is invalid for '--dim"),
-            (["evaluate", "--model", "m", "--file", "f", "--num-beams", "0"], "--num-beams must be at least 1"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)
