@@ -13,6 +13,7 @@ struct IPTCommand: ParsableCommand {
         subcommands: [
             InfoCommand.self,
             ScoreCommand.self,
+            TokenizeCommand.self,
         ])
 
     static func main() {

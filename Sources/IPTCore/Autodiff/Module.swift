@@ -6,14 +6,30 @@
 ///     @Key("self_attn_layer_norm") var selfAttentionNorm: LayerNorm
 /// }
 /// ```
-/// Properties without the wrapper use their Swift name as the key.
+/// Properties without the wrapper use their Swift name as the key. The value is assigned in the
+/// initializer (after the class's other stored properties, as for any property with a setter), or
+/// given at the declaration: `@Key("bias") var offset = Parameter(...)`.
 @propertyWrapper
 public struct Key<Value> {
-    public var wrappedValue: Value
+    private var value: Value?
     public let key: String
 
+    public var wrappedValue: Value {
+        get {
+            guard let value else { preconditionFailure("@Key(\"\(key)\") property read before it was assigned") }
+            return value
+        }
+        set { value = newValue }
+    }
+
     public init(wrappedValue: Value, _ key: String) {
-        self.wrappedValue = wrappedValue
+        self.value = wrappedValue
+        self.key = key
+    }
+
+    /// Declares the key of a property assigned later, in the initializer.
+    public init(_ key: String) {
+        self.value = nil
         self.key = key
     }
 }
@@ -24,7 +40,10 @@ protocol KeyedProperty {
 }
 
 extension Key: KeyedProperty {
-    var anyValue: Any { wrappedValue }
+    var anyValue: Any {
+        if let value { return value }
+        return value as Any
+    }
 }
 
 /// A neural-network building block whose parameters and children are found by reflection and

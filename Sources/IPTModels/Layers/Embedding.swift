@@ -11,6 +11,12 @@ public final class Embedding: Module {
         weight = Parameter(Tensor.randomNormal([count, width], standardDeviation: standardDeviation, generator: &generator))
     }
 
+    /// Wraps a given table `(count, width)`.
+    public init(weight: Tensor) {
+        precondition(weight.rank == 2, "embedding table must be (count, width), got \(weight.shape)")
+        self.weight = Parameter(weight)
+    }
+
     public var count: Int { weight.shape[0] }
     public var width: Int { weight.shape[1] }
 

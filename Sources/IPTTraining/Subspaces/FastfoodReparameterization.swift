@@ -68,6 +68,15 @@ public final class FastfoodReparameterization {
         }
     }
 
+    /// Puts theta0 back into every moved tensor and freezes them again (the model is as before).
+    public func restore() {
+        for target in targets {
+            target.parameter.value = target.initial
+            target.parameter.zeroGradient()
+            target.parameter.isTrainable = false
+        }
+    }
+
     /// Pulls the moved tensors' gradients back to z (and lambda), then clears them.
     public func accumulateGradients() {
         let d = projection.dimension

@@ -1,0 +1,322 @@
+import Foundation
+
+extension ByteLevelBPETokenizer {
+    /// Loads a tokenizer from a Hugging Face tokenizer folder.
+    ///
+    /// Reads `tokenizer.json` when the folder has one, else `vocab.json` + `merges.txt`; then
+    /// `tokenizer_config.json` and `special_tokens_map.json` when present (the second wins), for the
+    /// special-token roles, extra added tokens and `add_prefix_space`.
+    ///
+    /// Without a `tokenizer.json`, defaults follow transformers 5: a vocabulary with `<s>` gets
+    /// RoBERTa/BART roles (`<s>` `</s>` `<unk>` `<pad>` `<mask>`, those it has) and `<s> ... </s>`
+    /// around every text; one with `<|endoftext|>` gets GPT-2's (that token as bos, eos and unk,
+    /// no post-processing). A `tokenizer_class` naming GPT-2 turns the post-processing off, one
+    /// naming BART or RoBERTa turns it on. Special tokens match their exact text, without taking
+    /// surrounding spaces, unless `tokenizer_config.json` says otherwise (transformers 5 loads
+    /// BART's `<mask>` from these two files with `lstrip` off; the Hub's `tokenizer.json` has it on).
+    ///
+    /// - Parameter folder: the tokenizer folder.
+    /// - Throws: `TokenizerError` naming the file and line or key of the first problem.
+    public static func load(folder: URL) throws -> ByteLevelBPETokenizer {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw TokenizerError.missingFile(path: folder.path)
+        }
+        let settings = try TokenizerSettings(folder: folder)
+        let tokenizerJSON = folder.appendingPathComponent("tokenizer.json")
+        let configuration = FileManager.default.fileExists(atPath: tokenizerJSON.path)
+            ? try configurationFromTokenizerJSON(tokenizerJSON, settings: settings)
+            : try configurationFromVocabularyFiles(folder: folder, settings: settings)
+        return ByteLevelBPETokenizer(configuration)
+    }
+
+    // MARK: - vocab.json + merges.txt
+
+    private static func configurationFromVocabularyFiles(folder: URL, settings: TokenizerSettings) throws -> Configuration {
+        let vocabulary = try readVocabulary(JSONField.read(folder.appendingPathComponent("vocab.json")))
+        let mergesURL = folder.appendingPathComponent("merges.txt")
+        let merges = try readMergesFile(mergesURL, vocabulary: vocabulary)
+
+        // Roles: the settings, else the conventions of the vocabulary's family.
+        var contents: [TokenizerSettings.Role: String] = [:]
+        if vocabulary["<s>"] != nil {
+            let roberta: [TokenizerSettings.Role: String] = [.bos: "<s>", .eos: "</s>", .unk: "<unk>", .pad: "<pad>",
+                                                             .mask: "<mask>", .cls: "<s>", .sep: "</s>"]
+            contents = roberta.filter { vocabulary[$0.value] != nil }
+        } else if vocabulary["<|endoftext|>"] != nil {
+            contents = [.bos: "<|endoftext|>", .eos: "<|endoftext|>", .unk: "<|endoftext|>"]
+        }
+        for (role, token) in settings.roles {
+            contents[role] = token?.content
+        }
+
+        var addedTokens = settings.addedTokensDecoder
+        for token in addedTokens {
+            if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
+                throw settings.failure(at: "added_tokens_decoder.\(token.id)",
+                                       "'\(token.content)' has id \(vocabularyID) in vocab.json")
+            }
+        }
+        let roleOrder: [TokenizerSettings.Role] = [.bos, .pad, .eos, .unk, .cls, .sep, .mask]
+        let extraTokens = roleOrder.compactMap { role in contents[role].map { (settings.roleSource(role), $0, role) } }
+            + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0, nil) }
+        for (source, content, role) in extraTokens where !addedTokens.contains(where: { $0.content == content }) {
+            guard let id = vocabulary[content] else {
+                throw settings.failure(at: source, "'\(content)' is not in the vocabulary")
+            }
+            var token = AddedToken(content: content, id: id)
+            if let role, let flags = settings.roles[role] ?? nil { flags.apply(to: &token) }
+            addedTokens.append(token)
+        }
+
+        func id(_ role: TokenizerSettings.Role) -> Int32? { contents[role].flatMap { vocabulary[$0] } }
+        var configuration = Configuration(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens)
+        configuration.preTokenizer = ByteLevelPreTokenizer(addPrefixSpace: settings.addPrefixSpace ?? false)
+        configuration.roles = SpecialTokenRoles(bos: id(.bos), eos: id(.eos), pad: id(.pad), unk: id(.unk), mask: id(.mask))
+
+        let clsID = id(.cls) ?? id(.bos), sepID = id(.sep) ?? id(.eos)
+        let wantsTemplate: Bool
+        if let tokenizerClass = settings.tokenizerClass?.lowercased() {
+            wantsTemplate = tokenizerClass.contains("bart") || tokenizerClass.contains("roberta")
+            if wantsTemplate && (clsID == nil || sepID == nil) {
+                throw settings.failure(at: "tokenizer_class", "\(settings.tokenizerClass!) needs <s> and </s> tokens, and the vocabulary has none")
+            }
+        } else {
+            wantsTemplate = vocabulary["<s>"] != nil && vocabulary["</s>"] != nil
+        }
+        if wantsTemplate, let clsID, let sepID {
+            configuration.postProcessor = .bart(bosID: clsID, eosID: sepID)
+        }
+        return configuration
+    }
+
+    /// vocab.json: an object of token -> id, ids unique.
+    private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
+        let object = try field.object()
+        var vocabulary: [String: Int32] = [:]
+        vocabulary.reserveCapacity(object.count)
+        var tokenOfID: [Int32: String] = [:]
+        tokenOfID.reserveCapacity(object.count)
+        for (token, value) in object {
+            let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
+            if let other = tokenOfID.updateValue(token, forKey: id) {
+                let (first, second) = other < token ? (other, token) : (token, other)
+                throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
+                    .failure("id \(id) is also the id of '\(first)'")
+            }
+            vocabulary[token] = id
+        }
+        return vocabulary
+    }
+
+    /// merges.txt: one merge per line, two symbols separated by one space, rank = order; lines
+    /// starting with `#version` are skipped wherever they are.
+    private static func readMergesFile(_ url: URL, vocabulary: [String: Int32]) throws -> [BytePairEncoder.Merge] {
+        let data = try readFile(url)
+        guard String(data: data, encoding: .utf8) != nil else {
+            throw TokenizerError.malformedFile(path: url.path, location: nil, problem: "not valid UTF-8")
+        }
+        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
+        if lines.last?.isEmpty == true { lines.removeLast() }  // the newline that ends the last line
+        var merges: [BytePairEncoder.Merge] = []
+        merges.reserveCapacity(lines.count)
+        for (index, lineBytes) in lines.enumerated() {
+            var line = String(decoding: lineBytes, as: UTF8.self)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if line.hasPrefix("#version") { continue }
+            let location = "line \(index + 1)"
+            let parts = line.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw TokenizerError.malformedFile(path: url.path, location: location,
+                                                   problem: "expected two symbols separated by one space, found '\(line)'")
+            }
+            merges.append(try resolveMerge(String(parts[0]), String(parts[1]), vocabulary: vocabulary) { problem in
+                TokenizerError.malformedFile(path: url.path, location: location, problem: problem)
+            })
+        }
+        return merges
+    }
+
+    /// A merge's ids; its two parts and their concatenation must all be in the vocabulary.
+    private static func resolveMerge(_ left: String, _ right: String, vocabulary: [String: Int32],
+                                     failure: (String) -> TokenizerError) throws -> BytePairEncoder.Merge {
+        guard let leftID = vocabulary[left] else { throw failure("'\(left)' is not in the vocabulary") }
+        guard let rightID = vocabulary[right] else { throw failure("'\(right)' is not in the vocabulary") }
+        guard let resultID = vocabulary[left + right] else {
+            throw failure("'\(left + right)' (the merge of '\(left)' and '\(right)') is not in the vocabulary")
+        }
+        return BytePairEncoder.Merge(left: leftID, right: rightID, result: resultID)
+    }
+
+    // MARK: - tokenizer.json
+
+    private static func configurationFromTokenizerJSON(_ url: URL, settings: TokenizerSettings) throws -> Configuration {
+        let root = try JSONField.read(url)
+        _ = try root.object()
+
+        let model = root.child("model")
+        if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
+        _ = try model.object()
+        let typeField = model.child("type")
+        if let type = try typeField.optionalString(), type != "BPE" {
+            throw typeField.unsupported("model type '\(type)' (only BPE)")
+        }
+        let vocabulary = try readVocabulary(model.child("vocab"))
+        let merges = try model.child("merges").array().map { entry -> BytePairEncoder.Merge in
+            let (left, right) = try mergePair(entry)
+            return try resolveMerge(left, right, vocabulary: vocabulary, failure: entry.failure)
+        }
+        for (key, unsupportedValue) in [("continuing_subword_prefix", ""), ("end_of_word_suffix", "")] {
+            let field = model.child(key)
+            if let value = try field.optionalString(), value != unsupportedValue { throw field.unsupported("'\(value)' (only empty)") }
+        }
+        let dropout = model.child("dropout")
+        if !dropout.isAbsentOrNull {
+            guard let rate = dropout.value as? NSNumber, !(dropout.value is String) else { throw dropout.failure("expected a number or null, found \(dropout.kind)") }
+            if rate.doubleValue != 0 { throw dropout.unsupported("BPE dropout (encoding would be random)") }
+        }
+        let byteFallback = model.child("byte_fallback")
+        if try byteFallback.optionalBool(default: false) { throw byteFallback.unsupported("byte fallback (byte-level BPE needs none)") }
+        let unknown = model.child("unk_token")
+        var modelUnknownID: Int32?
+        if let content = try unknown.optionalString() {
+            guard let id = vocabulary[content] else { throw unknown.failure("'\(content)' is not in the vocabulary") }
+            modelUnknownID = id
+        }
+
+        var addedTokens: [AddedToken] = []
+        let addedField = root.child("added_tokens")
+        if !addedField.isAbsentOrNull {
+            for entry in try addedField.array() {
+                _ = try entry.object()
+                let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
+                                       isSpecial: try entry.child("special").optionalBool(default: false),
+                                       stripsLeft: try entry.child("lstrip").optionalBool(default: false),
+                                       stripsRight: try entry.child("rstrip").optionalBool(default: false),
+                                       isSingleWord: try entry.child("single_word").optionalBool(default: false),
+                                       isNormalized: try entry.child("normalized").optionalBool(default: true))
+                if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
+                    throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
+                }
+                addedTokens.removeAll { $0.content == token.content }
+                addedTokens.append(token)
+            }
+        }
+
+        let normalizer = root.child("normalizer")
+        if !normalizer.isAbsentOrNull { throw normalizer.unsupported("normalizers (byte-level BPE uses none)") }
+
+        let preTokenizerField = root.child("pre_tokenizer")
+        if preTokenizerField.isAbsentOrNull { throw preTokenizerField.unsupported("no pre-tokenizer (only ByteLevel)") }
+        let preTokenizerType = try preTokenizerField.child("type").string()
+        guard preTokenizerType == "ByteLevel" else {
+            throw preTokenizerField.child("type").unsupported("pre-tokenizer '\(preTokenizerType)' (only ByteLevel)")
+        }
+        let preTokenizer = ByteLevelPreTokenizer(
+            addPrefixSpace: try preTokenizerField.child("add_prefix_space").optionalBool(default: true),
+            usesGPT2Pattern: try preTokenizerField.child("use_regex").optionalBool(default: true))
+
+        let decoderField = root.child("decoder")
+        let decoderType = decoderField.isAbsentOrNull ? "none" : try decoderField.child("type").string()
+        guard decoderType == "ByteLevel" else { throw decoderField.unsupported("decoder '\(decoderType)' (only ByteLevel)") }
+
+        var configuration = Configuration(vocabulary: vocabulary, merges: merges, addedTokens: addedTokens)
+        configuration.preTokenizer = preTokenizer
+        configuration.postProcessor = try postProcessor(root.child("post_processor"))
+        configuration.modelUnknownID = modelUnknownID
+        configuration.fusesUnknown = try model.child("fuse_unk").optionalBool(default: false)
+        configuration.ignoresMerges = try model.child("ignore_merges").optionalBool(default: false)
+        try assignRoles(&configuration, settings: settings, modelUnknownID: modelUnknownID)
+        return configuration
+    }
+
+    /// A merge written as `"a b"` (tokenizers before 0.20) or as `["a", "b"]`.
+    private static func mergePair(_ entry: JSONField) throws -> (String, String) {
+        if let text = entry.value as? String {
+            let parts = text.split(separator: " ", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
+                throw entry.failure("expected two symbols separated by one space, found '\(text)'")
+            }
+            return (String(parts[0]), String(parts[1]))
+        }
+        guard let pair = entry.value as? [Any], pair.count == 2, let left = pair[0] as? String, let right = pair[1] as? String,
+              !left.isEmpty, !right.isEmpty
+        else { throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)") }
+        return (left, right)
+    }
+
+    /// `post_processor`: RobertaProcessing, BertProcessing, TemplateProcessing (single sequence),
+    /// ByteLevel (ids unchanged), a Sequence of these, or null.
+    private static func postProcessor(_ field: JSONField) throws -> PostProcessor {
+        if field.isAbsentOrNull { return PostProcessor() }
+        let typeField = field.child("type")
+        switch try typeField.string() {
+        case "ByteLevel":
+            return PostProcessor()
+        case "RobertaProcessing", "BertProcessing":
+            func specialID(_ key: String) throws -> Int32 {
+                let pair = try field.child(key).array()
+                guard pair.count == 2 else { throw field.child(key).failure("expected [token, id]") }
+                _ = try pair[0].string()
+                return try pair[1].id()
+            }
+            return PostProcessor(prefix: [try specialID("cls")], suffix: [try specialID("sep")])
+        case "TemplateProcessing":
+            var ids: [String: [Int32]] = [:]
+            let specialTokens = field.child("special_tokens")
+            for name in try specialTokens.object().keys {
+                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
+            }
+            var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
+            for item in try field.child("single").array() {
+                if !item.child("Sequence").isAbsentOrNull {
+                    if seenSequence { throw item.unsupported("a template with two sequences") }
+                    seenSequence = true
+                    continue
+                }
+                let name = try item.child("SpecialToken").child("id").string()
+                guard let tokenIDs = ids[name] else { throw item.failure("special token '\(name)' is not in special_tokens") }
+                if seenSequence { suffix += tokenIDs } else { prefix += tokenIDs }
+            }
+            guard seenSequence else { throw field.child("single").failure("the template has no Sequence") }
+            return PostProcessor(prefix: prefix, suffix: suffix)
+        case "Sequence":
+            var combined = PostProcessor()
+            for processor in try field.child("processors").array() {
+                let next = try postProcessor(processor)
+                combined = PostProcessor(prefix: next.prefix + combined.prefix, suffix: combined.suffix + next.suffix)
+            }
+            return combined
+        case let other:
+            throw typeField.unsupported("post-processor '\(other)'")
+        }
+    }
+
+    /// Roles for a tokenizer.json: the settings' tokens (added as special tokens when they are not
+    /// yet, as transformers does), else the conventional names among the added tokens.
+    private static func assignRoles(_ configuration: inout Configuration, settings: TokenizerSettings,
+                                    modelUnknownID: Int32?) throws {
+        let added = Dictionary(configuration.addedTokens.map { ($0.content, $0.id) }, uniquingKeysWith: { $1 })
+        var contents: [TokenizerSettings.Role: String] = [:]
+        if added["<s>"] != nil {
+            contents = [.bos: "<s>", .eos: "</s>", .unk: "<unk>", .pad: "<pad>", .mask: "<mask>"].filter { added[$0.value] != nil }
+        } else if added["<|endoftext|>"] != nil {
+            contents = [.bos: "<|endoftext|>", .eos: "<|endoftext|>", .unk: "<|endoftext|>"]
+        }
+        for (role, token) in settings.roles { contents[role] = token?.content }
+        let extra = contents.map { (settings.roleSource($0.key), $0.value) }
+            + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0) }
+        for (source, content) in extra.sorted(by: { $0.1 < $1.1 }) where !configuration.addedTokens.contains(where: { $0.content == content }) {
+            guard let id = configuration.vocabulary[content] else {
+                throw settings.failure(at: source, "'\(content)' is not in the vocabulary")
+            }
+            configuration.addedTokens.append(AddedToken(content: content, id: id))
+        }
+        func id(_ role: TokenizerSettings.Role) -> Int32? {
+            guard let content = contents[role] else { return nil }
+            return configuration.addedTokens.first { $0.content == content }?.id
+        }
+        configuration.roles = SpecialTokenRoles(bos: id(.bos), eos: id(.eos), pad: id(.pad), unk: id(.unk) ?? modelUnknownID,
+                                                mask: id(.mask))
+    }
+}

@@ -1,0 +1,557 @@
+// BART encoder-decoder: a port of transformers' `BartForConditionalGeneration`
+// (transformers/models/bart/modeling_bart.py, v5.24): post-LayerNorm layers, learned positions
+// with an offset of 2, an embedding LayerNorm, exact GELU, and an LM head tied to the shared
+// embedding plus the `final_logits_bias` buffer. Added for the IPT paper: soft prompts at the
+// encoder input and bottleneck adapters on the self-attention and feed-forward outputs.
+//
+// Swift names are readable; `@Key` maps them to the checkpoint's keys, so parameters are named by
+// their BartModel path (`encoder.layers.0.self_attn.q_proj.weight`).
+
+import IPTCore
+
+/// Dropout state of one forward pass: active only in training mode, masks drawn from the model's
+/// random source.
+struct ForwardContext {
+    let training: Bool
+    let randomSource: RandomSource
+
+    func dropout(_ x: Tensor, _ probability: Float) -> Tensor {
+        guard training, probability > 0 else { return x }
+        return x.dropout(probability: probability, generator: &randomSource.generator)
+    }
+
+    /// Whether LayerDrop skips a layer this time (training only).
+    func skipsLayer(_ probability: Float) -> Bool {
+        training && probability > 0 && Float(randomSource.generator.nextUniform()) < probability
+    }
+}
+
+/// Creates the initial weights: transformers' `_init_weights` (normal weights, zero biases) for a
+/// random model, or zeros for a model whose weights will be loaded.
+struct WeightInitializer {
+    var generator: RandomGenerator
+    let isRandom: Bool
+    let standardDeviation: Float
+
+    mutating func normal(_ shape: [Int]) -> Tensor {
+        isRandom ? Tensor.randomNormal(shape, standardDeviation: standardDeviation, generator: &generator) : Tensor.zeros(shape)
+    }
+
+    mutating func linear(_ inputSize: Int, _ outputSize: Int) -> Linear {
+        Linear(weight: normal([outputSize, inputSize]), bias: Tensor.zeros([outputSize]))
+    }
+}
+
+/// Multi-head attention with bias projections (`BartAttention`).
+public final class BartAttention: Module {
+    @Key("k_proj") var keyProjection: Linear
+    @Key("v_proj") var valueProjection: Linear
+    @Key("q_proj") var queryProjection: Linear
+    @Key("out_proj") var outputProjection: Linear
+    /// Number of heads.
+    public let heads: Int
+    let dropoutProbability: Float
+
+    init(hiddenSize: Int, heads: Int, dropout: Float, initializer: inout WeightInitializer) {
+        self.heads = heads
+        dropoutProbability = dropout
+        super.init()
+        keyProjection = initializer.linear(hiddenSize, hiddenSize)
+        valueProjection = initializer.linear(hiddenSize, hiddenSize)
+        queryProjection = initializer.linear(hiddenSize, hiddenSize)
+        outputProjection = initializer.linear(hiddenSize, hiddenSize)
+    }
+
+    /// `out_proj(attention(q_proj(x), keys, values))`; the 1/sqrt(head_dim) query scaling happens
+    /// inside ``IPTCore/Tensor/attention(query:key:value:heads:mask:dropout:randomSource:causalOffset:)``.
+    func callAsFunction(_ x: Tensor, keys: Tensor, values: Tensor, mask: AttentionMask, causalOffset: Int = 0,
+                        context: ForwardContext) -> Tensor {
+        let attended = Tensor.attention(query: queryProjection(x), key: keys, value: values, heads: heads, mask: mask,
+                                        dropout: context.training ? dropoutProbability : 0,
+                                        randomSource: context.randomSource, causalOffset: causalOffset)
+        return outputProjection(attended)
+    }
+}
+
+/// `fc1 -> activation -> dropout -> fc2 -> dropout -> adapter -> + residual -> LayerNorm`, the
+/// second half of every encoder and decoder layer.
+struct FeedForwardBlock {
+    let input: Linear
+    let output: Linear
+    let norm: LayerNorm
+    let activation: BartActivation
+    let activationDropout: Float
+    let dropout: Float
+
+    func callAsFunction(_ x: Tensor, adapter: AdapterMatrices?, context: ForwardContext) -> Tensor {
+        var h = context.dropout(activation(input(x)), activationDropout)
+        h = context.dropout(output(h), dropout)
+        if let adapter { h = adapter(h) }
+        return norm(x + h)
+    }
+}
+
+/// One encoder layer (`BartEncoderLayer`).
+public final class BartEncoderLayer: Module {
+    @Key("self_attn") var selfAttention: BartAttention
+    @Key("self_attn_layer_norm") var selfAttentionNorm: LayerNorm
+    @Key("fc1") var feedForwardIn: Linear
+    @Key("fc2") var feedForwardOut: Linear
+    @Key("final_layer_norm") var outputNorm: LayerNorm
+    let configuration: BartConfiguration
+
+    init(_ configuration: BartConfiguration, initializer: inout WeightInitializer) {
+        self.configuration = configuration
+        super.init()
+        let c = configuration.hiddenSize
+        selfAttention = BartAttention(hiddenSize: c, heads: configuration.encoderHeads,
+                                      dropout: configuration.attentionDropout, initializer: &initializer)
+        selfAttentionNorm = LayerNorm(c)
+        feedForwardIn = initializer.linear(c, configuration.encoderFeedForwardSize)
+        feedForwardOut = initializer.linear(configuration.encoderFeedForwardSize, c)
+        outputNorm = LayerNorm(c)
+    }
+
+    func callAsFunction(_ x: Tensor, mask: AttentionMask, adapters: LayerAdapters?, context: ForwardContext) -> Tensor {
+        var h = selfAttention(x, keys: selfAttention.keyProjection(x), values: selfAttention.valueProjection(x),
+                              mask: mask, context: context)
+        if let adapter = adapters?.attention { h = adapter(h) }
+        let attended = selfAttentionNorm(x + context.dropout(h, configuration.dropout))
+        let feedForward = FeedForwardBlock(input: feedForwardIn, output: feedForwardOut, norm: outputNorm,
+                                           activation: configuration.activation,
+                                           activationDropout: configuration.activationDropout,
+                                           dropout: configuration.dropout)
+        return feedForward(attended, adapter: adapters?.feedForward, context: context)
+    }
+}
+
+/// One decoder layer (`BartDecoderLayer`): causal self-attention, cross-attention, feed-forward.
+public final class BartDecoderLayer: Module {
+    @Key("self_attn") var selfAttention: BartAttention
+    @Key("self_attn_layer_norm") var selfAttentionNorm: LayerNorm
+    @Key("encoder_attn") var crossAttention: BartAttention
+    @Key("encoder_attn_layer_norm") var crossAttentionNorm: LayerNorm
+    @Key("fc1") var feedForwardIn: Linear
+    @Key("fc2") var feedForwardOut: Linear
+    @Key("final_layer_norm") var outputNorm: LayerNorm
+    let configuration: BartConfiguration
+
+    init(_ configuration: BartConfiguration, initializer: inout WeightInitializer) {
+        self.configuration = configuration
+        super.init()
+        let c = configuration.hiddenSize
+        selfAttention = BartAttention(hiddenSize: c, heads: configuration.decoderHeads,
+                                      dropout: configuration.attentionDropout, initializer: &initializer)
+        selfAttentionNorm = LayerNorm(c)
+        crossAttention = BartAttention(hiddenSize: c, heads: configuration.decoderHeads,
+                                       dropout: configuration.attentionDropout, initializer: &initializer)
+        crossAttentionNorm = LayerNorm(c)
+        feedForwardIn = initializer.linear(c, configuration.decoderFeedForwardSize)
+        feedForwardOut = initializer.linear(configuration.decoderFeedForwardSize, c)
+        outputNorm = LayerNorm(c)
+    }
+
+    /// - Parameters:
+    ///   - x: `(N, T, C)`, decoder positions `cache.length ..< cache.length + T` (or `0..<T`).
+    ///   - cross: this layer's encoder keys/values `(items, S, C)`; the N rows are `N / items`
+    ///     consecutive rows per item (beams or options share their item's encoder output).
+    ///   - cache: self-attention keys/values of earlier positions, extended by this call.
+    func callAsFunction(_ x: Tensor, cross: CrossAttentionState, layer: Int, cache: KeyValueCache?,
+                        adapters: LayerAdapters?, context: ForwardContext) -> Tensor {
+        let (n, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+        var keys = selfAttention.keyProjection(x), values = selfAttention.valueProjection(x)
+        var offset = 0
+        if let cache {
+            offset = cache.length
+            cache.store(layer: layer, keys: keys, values: values)
+            (keys, values) = cache.keysAndValues(layer: layer)
+        }
+        var h = selfAttention(x, keys: keys, values: values, mask: AttentionMask(causal: true), causalOffset: offset,
+                              context: context)
+        if let adapter = adapters?.attention { h = adapter(h) }
+        let attended = selfAttentionNorm(x + context.dropout(h, configuration.dropout))
+
+        // Rows of one item become one longer query sequence against that item's encoder output.
+        let items = cross.keys[layer].shape[0]
+        let grouped = attended.reshaped([items, n / items * t, c])
+        let crossOut = crossAttention(grouped, keys: cross.keys[layer], values: cross.values[layer], mask: cross.mask,
+                                      context: context).reshaped([n, t, c])
+        let crossed = crossAttentionNorm(attended + context.dropout(crossOut, configuration.dropout))
+        let feedForward = FeedForwardBlock(input: feedForwardIn, output: feedForwardOut, norm: outputNorm,
+                                           activation: configuration.activation,
+                                           activationDropout: configuration.activationDropout,
+                                           dropout: configuration.dropout)
+        return feedForward(crossed, adapter: adapters?.feedForward, context: context)
+    }
+}
+
+/// Encoder keys and values of every decoder layer's cross-attention, computed once per encoder
+/// output (and reused for every generation step), with the encoder padding mask.
+struct CrossAttentionState {
+    var keys: [Tensor]
+    var values: [Tensor]
+    var mask: AttentionMask
+
+    /// The state of the given items only, in that order (dropping finished items in generation).
+    func selecting(items: [Int]) -> CrossAttentionState {
+        CrossAttentionState(keys: keys.map { $0.gatheringRows(items) }, values: values.map { $0.gatheringRows(items) },
+                            mask: AttentionMask(keyPadding: mask.keyPadding.map { rows in items.map { rows[$0] } }))
+    }
+}
+
+/// Token embedding (scaled), learned positions from row 2 on, embedding LayerNorm and dropout:
+/// the input block of the encoder and the decoder.
+struct EmbeddingBlock {
+    let tokens: Embedding
+    let positions: Embedding
+    let norm: LayerNorm
+    let scale: Float
+
+    /// `(N, T, C)` word embeddings of `ids` (row-major `N x T`) times the embedding scale.
+    func words(_ ids: [Int32], batchSize: Int, length: Int) -> Tensor {
+        let embedded = tokens(ids, shape: [batchSize, length])
+        return scale == 1 ? embedded : embedded * scale
+    }
+
+    /// LayerNorm(x + position rows `start + 2 ..< start + 2 + T`), then dropout.
+    func positioned(_ x: Tensor, start: Int, dropout: Float, context: ForwardContext) -> Tensor {
+        let rows = positions.weight.tensor.slice(axis: 0, (start + 2)..<(start + 2 + x.shape[1]))
+        return context.dropout(norm(x + rows), dropout)
+    }
+}
+
+/// The encoder (`BartEncoder`).
+public final class BartEncoder: Module {
+    @Key("embed_tokens") var tokenEmbedding: Embedding
+    @Key("embed_positions") var positionEmbedding: Embedding
+    /// The layers, in order.
+    public let layers: [BartEncoderLayer]
+    @Key("layernorm_embedding") var embeddingNorm: LayerNorm
+    let configuration: BartConfiguration
+
+    init(_ configuration: BartConfiguration, sharedEmbedding: Embedding, initializer: inout WeightInitializer) {
+        self.configuration = configuration
+        let positions = Embedding(weight: initializer.normal([configuration.maximumPositions + 2, configuration.hiddenSize]))
+        var layers: [BartEncoderLayer] = []
+        for _ in 0..<configuration.encoderLayers { layers.append(BartEncoderLayer(configuration, initializer: &initializer)) }
+        self.layers = layers
+        super.init()
+        tokenEmbedding = sharedEmbedding
+        positionEmbedding = positions
+        embeddingNorm = LayerNorm(configuration.hiddenSize)
+    }
+
+    /// `(B, n + T, C)` hidden states; `ids` are already validated and padded with the pad id.
+    func callAsFunction(_ ids: [Int32], batchSize: Int, length: Int, mask: AttentionMask, prompt: PromptInput?,
+                        adapters: [LayerAdapters]?, context: ForwardContext) -> Tensor {
+        let block = EmbeddingBlock(tokens: tokenEmbedding, positions: positionEmbedding, norm: embeddingNorm,
+                                   scale: configuration.embeddingScale)
+        var x = block.words(ids, batchSize: batchSize, length: length)
+        if let prompt {
+            // The prompt is not scaled: it stands in for an already embedded token.
+            x = Tensor.concatenate([prompt.perExampleTensor(batchSize: batchSize), x], axis: 1)
+        }
+        x = block.positioned(x, start: 0, dropout: configuration.dropout, context: context)
+        for (i, layer) in layers.enumerated() where !context.skipsLayer(configuration.encoderLayerDrop) {
+            x = layer(x, mask: mask, adapters: adapters?[i], context: context)
+        }
+        return x
+    }
+}
+
+/// The decoder (`BartDecoder`).
+public final class BartDecoder: Module {
+    @Key("embed_tokens") var tokenEmbedding: Embedding
+    @Key("embed_positions") var positionEmbedding: Embedding
+    /// The layers, in order.
+    public let layers: [BartDecoderLayer]
+    @Key("layernorm_embedding") var embeddingNorm: LayerNorm
+    let configuration: BartConfiguration
+
+    init(_ configuration: BartConfiguration, sharedEmbedding: Embedding, initializer: inout WeightInitializer) {
+        self.configuration = configuration
+        let positions = Embedding(weight: initializer.normal([configuration.maximumPositions + 2, configuration.hiddenSize]))
+        var layers: [BartDecoderLayer] = []
+        for _ in 0..<configuration.decoderLayers { layers.append(BartDecoderLayer(configuration, initializer: &initializer)) }
+        self.layers = layers
+        super.init()
+        tokenEmbedding = sharedEmbedding
+        positionEmbedding = positions
+        embeddingNorm = LayerNorm(configuration.hiddenSize)
+    }
+
+    /// Encoder keys/values of every layer's cross-attention.
+    func crossAttentionState(_ encoderOutput: EncoderOutput) -> CrossAttentionState {
+        let h = encoderOutput.hiddenStates
+        return CrossAttentionState(keys: layers.map { $0.crossAttention.keyProjection(h) },
+                                   values: layers.map { $0.crossAttention.valueProjection(h) },
+                                   mask: AttentionMask(keyPadding: encoderOutput.mask))
+    }
+
+    /// `(N, T, C)` hidden states for decoder tokens at positions `cache.length ..< +T` (0 without
+    /// a cache). LayerDrop is not applied with a cache (generation runs in inference mode).
+    func callAsFunction(_ ids: [Int32], batchSize: Int, length: Int, cross: CrossAttentionState, cache: KeyValueCache?,
+                        adapters: [LayerAdapters]?, context: ForwardContext) -> Tensor {
+        let block = EmbeddingBlock(tokens: tokenEmbedding, positions: positionEmbedding, norm: embeddingNorm,
+                                   scale: configuration.embeddingScale)
+        var x = block.positioned(block.words(ids, batchSize: batchSize, length: length), start: cache?.length ?? 0,
+                                 dropout: configuration.dropout, context: context)
+        for (i, layer) in layers.enumerated() where cache != nil || !context.skipsLayer(configuration.decoderLayerDrop) {
+            x = layer(x, cross: cross, layer: i, cache: cache, adapters: adapters?[i], context: context)
+        }
+        cache?.advance(by: length)
+        return x
+    }
+}
+
+/// The encoder's result for a batch: hidden states and the key mask the decoder's
+/// cross-attention uses (prompt positions included, as attended).
+public struct EncoderOutput {
+    /// `(B, S, C)` with S = prompt length + input length.
+    public let hiddenStates: Tensor
+    /// `B` rows of `S` flags: `true` where the decoder may attend.
+    public let mask: [[Bool]]
+
+    /// Number of examples.
+    public var batchSize: Int { hiddenStates.shape[0] }
+}
+
+/// BART with its language-modelling head (`BartForConditionalGeneration`), frozen or trainable,
+/// with soft prompts and adapters.
+///
+/// ```swift
+/// let model = try BartForConditionalGeneration.load(from: URL(fileURLWithPath: "bart-base"))
+/// let batch = TaskBatch(inputs: TokenBatch(inputRows, paddingID: 1), targets: TokenBatch(targetRows, paddingID: 1))
+/// let loss = try model.loss(batch: batch, prompt: .shared(prompt.tensor))   // label-smoothed, summed
+/// loss.backward()                                                          // prompt.gradient is set
+/// ```
+///
+/// Parameters are named by their BartModel checkpoint path (`shared.weight`,
+/// `encoder.layers.0.self_attn.q_proj.weight`, ...); the shared embedding is one parameter reached
+/// under `shared`, `encoder.embed_tokens` and `decoder.embed_tokens`, counted once.
+/// `final_logits_bias` is a buffer, not a parameter (as in transformers).
+public final class BartForConditionalGeneration: Module {
+    /// The architecture.
+    public let configuration: BartConfiguration
+    /// Generation defaults, from the folder's `generation_config.json` (else its `config.json`).
+    public var generationConfiguration: GenerationConfiguration
+    /// The token embedding shared by encoder, decoder and LM head.
+    @Key("shared") public private(set) var sharedEmbedding: Embedding
+    /// The encoder.
+    public let encoder: BartEncoder
+    /// The decoder.
+    public let decoder: BartDecoder
+    /// `(V)`: added to the logits; zeros unless the checkpoint has `final_logits_bias`. A frozen
+    /// buffer: no gradient, not among the parameters.
+    public internal(set) var finalLogitsBias: Tensor
+    /// The source of dropout masks in training mode; reseed it for reproducible runs.
+    public let randomSource: RandomSource
+
+    /// A randomly initialised model (transformers' `_init_weights`: weights N(0, `init_std`), the
+    /// pad row of the embedding zero, biases zero, LayerNorms one/zero).
+    ///
+    /// - Parameters:
+    ///   - configuration: the architecture.
+    ///   - generator: source of the initial weights.
+    ///   - dropoutSeed: seed of ``randomSource``; default 0.
+    public convenience init(configuration: BartConfiguration, generator: inout RandomGenerator, dropoutSeed: UInt64 = 0) {
+        var initializer = WeightInitializer(generator: generator, isRandom: true,
+                                            standardDeviation: configuration.initializationStandardDeviation)
+        self.init(configuration: configuration, initializer: &initializer, dropoutSeed: dropoutSeed)
+        generator = initializer.generator
+    }
+
+    /// A model with zero weights (LayerNorms at one), to be filled by
+    /// ``load(checkpoint:source:)``; cheap even at full size.
+    ///
+    /// - Parameters:
+    ///   - configuration: the architecture.
+    ///   - dropoutSeed: seed of ``randomSource``; default 0.
+    public convenience init(configuration: BartConfiguration, dropoutSeed: UInt64 = 0) {
+        var initializer = WeightInitializer(generator: RandomGenerator(seed: 0), isRandom: false, standardDeviation: 0)
+        self.init(configuration: configuration, initializer: &initializer, dropoutSeed: dropoutSeed)
+    }
+
+    init(configuration: BartConfiguration, initializer: inout WeightInitializer, dropoutSeed: UInt64) {
+        self.configuration = configuration
+        generationConfiguration = GenerationConfiguration(modelConfiguration: configuration)
+        var table = initializer.normal([configuration.vocabularySize, configuration.hiddenSize])
+        table.withUnsafeMutableBufferPointer { t in
+            let row = Int(configuration.padTokenID) * configuration.hiddenSize
+            for j in 0..<configuration.hiddenSize { t[row + j] = 0 }
+        }
+        let shared = Embedding(weight: table)
+        encoder = BartEncoder(configuration, sharedEmbedding: shared, initializer: &initializer)
+        decoder = BartDecoder(configuration, sharedEmbedding: shared, initializer: &initializer)
+        finalLogitsBias = Tensor.zeros([configuration.vocabularySize])
+        randomSource = RandomSource(seed: dropoutSeed)
+        super.init()
+        sharedEmbedding = shared
+    }
+
+    /// Dropout on in training mode.
+    var context: ForwardContext { ForwardContext(training: isTraining, randomSource: randomSource) }
+    /// No dropout, whatever the mode (generation and scoring).
+    var inferenceContext: ForwardContext { ForwardContext(training: false, randomSource: randomSource) }
+
+    /// Width of the hidden states (d_model).
+    public var hiddenSize: Int { configuration.hiddenSize }
+
+    /// Positions available to prompt plus input text (and to the decoder sequence).
+    public var maximumInputLength: Int { configuration.maximumPositions }
+
+    /// Checks that a prompt of `promptLength` vectors plus `textLength` input tokens fit the
+    /// position table; callers truncate the text to `maximumInputLength - promptLength`.
+    ///
+    /// - Throws: ``ModelInputError/sequenceTooLong(promptLength:textLength:maximum:)``.
+    public func checkInputLength(promptLength: Int, textLength: Int) throws {
+        if promptLength + textLength > configuration.maximumPositions {
+            throw ModelInputError.sequenceTooLong(promptLength: promptLength, textLength: textLength,
+                                                  maximum: configuration.maximumPositions)
+        }
+    }
+
+    /// The layout of the IPT adapter subspace for this model (two adapters per layer).
+    ///
+    /// - Parameter bottleneckSize: r; default 16 (the paper's).
+    public func adapterLayout(bottleneckSize: Int = 16) -> AdapterLayout {
+        AdapterLayout(encoderLayers: configuration.encoderLayers, decoderLayers: configuration.decoderLayers,
+                      hiddenSize: configuration.hiddenSize, bottleneckSize: bottleneckSize)
+    }
+
+    /// The ids with padded positions set to the pad id, after checking every real id.
+    func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
+        let vocabulary = configuration.vocabularySize
+        var ids = batch.ids
+        for i in ids.indices {
+            if !batch.mask[i] {
+                ids[i] = configuration.padTokenID
+            } else if ids[i] < 0 || Int(ids[i]) >= vocabulary {
+                throw ModelInputError.tokenOutOfRange(id: ids[i], vocabularySize: vocabulary)
+            }
+        }
+        return ids
+    }
+
+    /// Runs the encoder.
+    ///
+    /// - Parameters:
+    ///   - inputs: input ids (with `<s>` … `</s>`), padded.
+    ///   - prompt: soft prompt vectors placed ahead of the text; default none.
+    ///   - adapters: adapter weights for every layer; default none.
+    /// - Throws: ``ModelInputError`` for ids outside the vocabulary, a prompt of the wrong shape or
+    ///   prompt + text longer than the position table.
+    public func encode(_ inputs: TokenBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil) throws -> EncoderOutput {
+        try encode(inputs, prompt: prompt, adapters: adapters, context: context)
+    }
+
+    func encode(_ inputs: TokenBatch, prompt: PromptInput?, adapters: AdapterWeights?,
+                context: ForwardContext) throws -> EncoderOutput {
+        let promptLength = prompt?.length ?? 0
+        try prompt?.validate(hiddenSize: hiddenSize, batchSize: inputs.batchSize)
+        try adapters?.validate(encoderLayers: configuration.encoderLayers, decoderLayers: configuration.decoderLayers,
+                               hiddenSize: hiddenSize)
+        try checkInputLength(promptLength: promptLength, textLength: inputs.length)
+        let ids = try checkedIDs(inputs)
+        let mask = inputs.maskRows.map { Array(repeating: true, count: promptLength) + $0 }
+        let hidden = encoder(ids, batchSize: inputs.batchSize, length: inputs.length, mask: AttentionMask(keyPadding: mask),
+                             prompt: prompt, adapters: adapters?.encoder, context: context)
+        return EncoderOutput(hiddenStates: hidden, mask: mask)
+    }
+
+    /// Teacher-forced decoder hidden states `(N, T, C)`.
+    ///
+    /// - Parameters:
+    ///   - decoderInputs: decoder ids (e.g. ``shiftedRight(_:)`` of the targets); N must be a
+    ///     multiple of the encoder batch size B: rows `i * N/B ..< (i+1) * N/B` read example i
+    ///     (several options per example without repeating the encoder output).
+    ///   - encoderOutput: from ``encode(_:prompt:adapters:)``.
+    ///   - adapters: adapter weights; default none.
+    public func decode(_ decoderInputs: TokenBatch, encoderOutput: EncoderOutput,
+                       adapters: AdapterWeights? = nil) throws -> Tensor {
+        try decode(decoderInputs, encoderOutput: encoderOutput, adapters: adapters, context: context)
+    }
+
+    func decode(_ decoderInputs: TokenBatch, encoderOutput: EncoderOutput, adapters: AdapterWeights?,
+                context: ForwardContext) throws -> Tensor {
+        guard decoderInputs.batchSize % encoderOutput.batchSize == 0 else {
+            throw ModelInputError.invalidGeneration(problem: "\(decoderInputs.batchSize) decoder rows for \(encoderOutput.batchSize) encoder rows")
+        }
+        if decoderInputs.length > configuration.maximumPositions {
+            throw ModelInputError.targetTooLong(length: decoderInputs.length, maximum: configuration.maximumPositions)
+        }
+        try adapters?.validate(encoderLayers: configuration.encoderLayers, decoderLayers: configuration.decoderLayers,
+                               hiddenSize: hiddenSize)
+        let ids = try checkedIDs(decoderInputs)
+        return decoder(ids, batchSize: decoderInputs.batchSize, length: decoderInputs.length,
+                       cross: decoder.crossAttentionState(encoderOutput), cache: nil, adapters: adapters?.decoder,
+                       context: context)
+    }
+
+    /// LM-head logits `(..., V)`: hidden states times the shared embedding, plus `final_logits_bias`.
+    public func logits(_ hidden: Tensor) -> Tensor {
+        Tensor.linear(hidden, weight: sharedEmbedding.weight.tensor, bias: finalLogitsBias)
+    }
+
+    /// Decoder inputs for teacher forcing, transformers' `shift_tokens_right`: the decoder start
+    /// token, then the targets without their last position; padded positions read the pad id.
+    public func shiftedRight(_ targets: TokenBatch) -> TokenBatch {
+        var ids: [Int32] = []
+        ids.reserveCapacity(targets.ids.count)
+        for row in 0..<targets.batchSize where targets.length > 0 {
+            ids.append(configuration.decoderStartTokenID)
+            for t in 0..<(targets.length - 1) {
+                let i = row * targets.length + t
+                ids.append(targets.mask[i] ? targets.ids[i] : configuration.padTokenID)
+            }
+        }
+        return TokenBatch(ids: ids, batchSize: targets.batchSize, length: targets.length)
+    }
+
+    /// Teacher-forced logits `(B, T, V)` of a task batch.
+    ///
+    /// - Parameters:
+    ///   - batch: inputs and targets.
+    ///   - prompt, adapters: as in ``encode(_:prompt:adapters:)``.
+    public func logits(batch: TaskBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil) throws -> Tensor {
+        let encoded = try encode(batch.inputs, prompt: prompt, adapters: adapters)
+        return logits(try decode(shiftedRight(batch.targets), encoderOutput: encoded, adapters: adapters))
+    }
+
+    /// The IPT training loss: label-smoothed cross entropy (fairseq's, ε = 0.1 in the paper) over
+    /// the non-padded target tokens.
+    ///
+    /// - Parameters:
+    ///   - batch: inputs and targets.
+    ///   - prompt, adapters: as in ``encode(_:prompt:adapters:)``.
+    ///   - epsilon: label smoothing; default 0.1.
+    ///   - reduction: `.sum` over tokens (the paper, the default) or `.mean`.
+    /// - Returns: a scalar; call `backward()` on it.
+    public func loss(batch: TaskBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil,
+                     epsilon: Float = 0.1, reduction: LossReduction = .sum) throws -> Tensor {
+        let targets = try countedTargets(batch.targets)
+        let scores = try logits(batch: batch, prompt: prompt, adapters: adapters)
+        return Tensor.labelSmoothedCrossEntropy(logits: scores, targets: targets, epsilon: epsilon, reduction: reduction)
+    }
+
+    /// Per example, the mean negative log-likelihood of its target tokens (no smoothing): the
+    /// "nll" of `ipt-cli evaluate` is the mean of these.
+    public func targetNLL(batch: TaskBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil) throws -> [Float] {
+        try withoutGradients {
+            let targets = try countedTargets(batch.targets)
+            let scores = try logits(batch: batch, prompt: prompt, adapters: adapters)
+            let perToken = Tensor.labelSmoothedCrossEntropy(logits: scores, targets: targets, reduction: .none).scalars
+            let t = batch.targets.length
+            return (0..<batch.targets.batchSize).map { row in
+                let range = (row * t)..<((row + 1) * t)
+                let counted = range.filter { batch.targets.mask[$0] }
+                return counted.isEmpty ? 0 : counted.reduce(Float(0)) { $0 + perToken[$1] } / Float(counted.count)
+            }
+        }
+    }
+
+    /// Target ids, checked, with -100 (ignored) at padded positions.
+    func countedTargets(_ targets: TokenBatch) throws -> [Int32] {
+        try zip(checkedIDs(targets), targets.mask).map { $1 ? $0 : -100 }
+    }
+}

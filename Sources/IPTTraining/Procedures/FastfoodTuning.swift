@@ -1,0 +1,167 @@
+import Foundation
+import IPTCore
+import IPTData
+import IPTModels
+
+/// Settings of the Fastfood (DID/SAID) baseline (ipt-reference.md §5, Tune_said.sh).
+public struct FastfoodTuningConfiguration: Codable, Sendable, Equatable {
+    /// d.
+    public var dimension: Int
+    /// Add trainable per-tensor scalars (SAID proper); default `false` (the paper ran DID).
+    public var structureAware: Bool
+    /// The original's 1/L_i gradient scaling (reproduction only); default `false`.
+    public var legacyGradientScaling: Bool
+    /// Seed of the random projections (saved; regenerates them bit for bit).
+    public var projectionSeed: UInt64
+    /// Key prefixes of the moved tensors; `nil` or empty: every parameter of the model.
+    public var tensors: [String]?
+    public var optimization: OptimizationSettings
+    public var evaluation: EvaluationSettings
+    public var labelSmoothing: Float
+    public var lossReduction: LossReduction
+    /// Single-task runs take answers as written.
+    public var targetFormat: TargetFormat
+    public var maximumInputLength: Int
+
+    public init(dimension: Int, structureAware: Bool = false, legacyGradientScaling: Bool = false, projectionSeed: UInt64 = 0,
+                tensors: [String]? = nil, optimization: OptimizationSettings, evaluation: EvaluationSettings = EvaluationSettings(),
+                labelSmoothing: Float = 0.1, lossReduction: LossReduction = .sum, targetFormat: TargetFormat = .answerAsIs,
+                maximumInputLength: Int = 512) {
+        self.dimension = dimension
+        self.structureAware = structureAware
+        self.legacyGradientScaling = legacyGradientScaling
+        self.projectionSeed = projectionSeed
+        self.tensors = tensors
+        self.optimization = optimization
+        self.evaluation = evaluation
+        self.labelSmoothing = labelSmoothing
+        self.lossReduction = lossReduction
+        self.targetFormat = targetFormat
+        self.maximumInputLength = maximumInputLength
+    }
+
+    /// The paper's settings (Tune_said.sh): learning rate 1e-5, batch 4, 30k steps, 3k warm-up, dev
+    /// every 1,000 steps.
+    public static func paper(dimension: Int = 100) -> FastfoodTuningConfiguration {
+        FastfoodTuningConfiguration(dimension: dimension, optimization: OptimizationSettings(
+            learningRate: 1e-5, batchSize: 4, totalSteps: 30_000, warmupSteps: 3_000, evaluationPeriod: 1_000))
+    }
+
+    public func validate() throws {
+        guard dimension >= 1 else { throw TrainingError.invalidConfiguration("dim must be at least 1, got \(dimension)") }
+        try optimization.validate()
+        try evaluation.validate()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dimension = "dim", structureAware = "structure_aware", legacyGradientScaling = "legacy_gradient_scaling"
+        case projectionSeed = "projection_seed", tensors, optimization, evaluation, labelSmoothing = "label_smoothing"
+        case lossReduction = "loss_reduction", targetFormat = "target_format", maximumInputLength = "max_input_length"
+    }
+}
+
+/// Tunes a frozen model's weights inside a random Fastfood subspace of dimension d: every moved
+/// tensor is theta0 + Fastfood(z) (optionally scaled per tensor), only z (and the scalars) trained,
+/// with the exact gradient. The model's weights are restored when the run ends.
+/// Writes `fastfood.safetensors` (kind "fastfood": `z`, `scalars`; the projection is regenerated
+/// from the seed and tensor names in the configuration) and `results.json`.
+public final class FastfoodTuning {
+    public let configuration: FastfoodTuningConfiguration
+    public let task: TaskSetup
+    let model: any Backbone
+    let tokenizer: any Tokenizer
+    let identity: ModelIdentity
+
+    public init(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
+                configuration: FastfoodTuningConfiguration) throws {
+        try configuration.validate()
+        _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+        guard !FastfoodTuning.selected(model, configuration.tensors).isEmpty else {
+            throw TrainingError.invalidConfiguration("tensors \(configuration.tensors ?? []) match no parameter of the model")
+        }
+        guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
+            throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
+        }
+        self.configuration = configuration
+        self.task = task
+        self.model = model
+        self.tokenizer = tokenizer
+        self.identity = identity
+    }
+
+    static func selected(_ model: any Backbone, _ prefixes: [String]?) -> [(key: String, parameter: Parameter)] {
+        let all = model.namedParameters()
+        guard let prefixes, !prefixes.isEmpty else { return all }
+        return all.filter { p in prefixes.contains { p.key.hasPrefix($0) } }
+    }
+
+    var runConfiguration: RunConfiguration<FastfoodTuningConfiguration> {
+        RunConfiguration(procedure: .fastfoodTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
+                         baseModel: identity, configuration: configuration)
+    }
+
+    public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        if let directory, directory.status == .finished {
+            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
+        }
+        let started = Date()
+        let settings = configuration.optimization
+        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
+                                          maximumInputLength: configuration.maximumInputLength,
+                                          targetFormat: configuration.targetFormat)
+        let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
+        let pool = ExamplePool(task.task.train)
+        model.freeze()
+        let reparameterization = FastfoodReparameterization(
+            parameters: FastfoodTuning.selected(model, configuration.tensors), dimension: configuration.dimension,
+            seed: configuration.projectionSeed, structureAware: configuration.structureAware,
+            legacyGradientScaling: configuration.legacyGradientScaling)
+        defer { reparameterization.restore() }
+        let devExamples = capped(task.task.dev, configuration.evaluation.maximumDevExamples)
+        let hooks = TrainingLoop.Hooks(
+            loss: { [self] step in
+                let batch = try trainingBatch(pool: pool, batchSize: settings.batchSize, seed: settings.seed, step: step)
+                reseedDropout(model, seed: settings.seed, step: step)
+                model.train(true)
+                return try model.loss(batch: try encoder.batch(batch.examples, answers: batch.answers), prompt: nil,
+                                      adapters: nil, epsilon: configuration.labelSmoothing, reduction: configuration.lossReduction)
+            },
+            evaluate: { [self] in
+                try evaluator.score(devExamples, metric: task.metric, prompt: nil, adapters: nil, options: task.options).score
+            },
+            afterBackward: { reparameterization.accumulateGradients() },
+            valuesDidChange: { reparameterization.apply() },
+            saveBest: { [self] step, _ in
+                guard let directory else { return }
+                try Artifact.write(reparameterization.trainableParameters.map { ($0.key, $0.parameter.value) },
+                                   metadata: metadata(step: step), to: directory.path("fastfood.safetensors"))
+            })
+        let outcome = try TrainingLoop(parameters: reparameterization.trainableParameters, settings: settings)
+            .run(hooks: hooks, checkpointPath: directory?.checkpointPath, resume: directory?.status == .unfinished,
+                 fingerprint: runConfiguration.fingerprint, progress: progress)
+        var test: Double? = nil
+        if !outcome.interrupted, let examples = task.task.test {
+            test = try evaluator.score(capped(examples, configuration.evaluation.maximumTestExamples), metric: task.metric,
+                                       prompt: nil, adapters: nil, options: task.options).score
+        }
+        var result = ProcedureResult(
+            procedure: .fastfoodTuning, subspace: "fastfood", dimension: configuration.dimension,
+            trainableParameters: reparameterization.trainableParameters.reduce(0) { $0 + $1.parameter.value.count },
+            tasks: [TaskScore(task: task.name, metric: task.metric.rawValue, dev: outcome.evaluations.isEmpty ? nil : outcome.bestScore,
+                              test: test)],
+            dataSeed: task.task.sample.seed, bestStep: outcome.bestStep, lastStep: outcome.lastStep,
+            stoppedEarly: outcome.stoppedEarly, interrupted: outcome.interrupted, evaluations: outcome.evaluations,
+            seconds: Date().timeIntervalSince(started), baseModel: identity)
+        result.intrinsicVectors = [task.name: reparameterization.z.value.scalars]
+        if let directory, !outcome.interrupted { try directory.writeJSON(result, to: RunDirectory.resultsName) }
+        return result
+    }
+
+    func metadata(step: Int) -> ArtifactMetadata {
+        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ArtifactMetadata(kind: "fastfood", procedure: ProcedureKind.fastfoodTuning.rawValue, configuration: json,
+                                baseModel: identity, step: step, seed: configuration.projectionSeed)
+    }
+}

@@ -1,0 +1,296 @@
+import Foundation
+import IPTCore
+import IPTData
+import IPTModels
+
+/// How the soft prompt starts.
+public struct PromptInitialization: Codable, Sendable, Equatable {
+    public enum Kind: String, Codable, Sendable, CaseIterable {
+        /// N(0, std^2) values (the paper: std 0.02).
+        case random
+        /// Rows of the model's word-embedding table at uniformly sampled token ids (PEFT's SAMPLE_VOCAB).
+        case vocabulary
+        /// The embedding rows of a text's tokens, repeated to the prompt length (PEFT's TEXT).
+        case text
+        /// A prompt from a file: an IPT prompt artifact, a PEFT `adapter_model.safetensors`, or any
+        /// safetensors file with one (n, h) tensor.
+        case file
+    }
+
+    public var kind: Kind
+    public var standardDeviation: Float
+    public var text: String?
+    public var file: String?
+
+    public init(kind: Kind = .random, standardDeviation: Float = 0.02, text: String? = nil, file: String? = nil) {
+        self.kind = kind
+        self.standardDeviation = standardDeviation
+        self.text = text
+        self.file = file
+    }
+
+    enum CodingKeys: String, CodingKey { case kind, standardDeviation = "std", text, file }
+}
+
+/// Settings of prompt tuning (ipt-reference.md §2.5-2.6).
+public struct PromptTuningConfiguration: Codable, Sendable, Equatable {
+    /// n, prompt vectors; default 100.
+    public var promptLength: Int
+    public var initialization: PromptInitialization
+    public var optimization: OptimizationSettings
+    public var evaluation: EvaluationSettings
+    /// Label smoothing epsilon; default 0.1.
+    public var labelSmoothing: Float
+    /// Token sum (the paper) or mean.
+    public var lossReduction: LossReduction
+    /// Answers as written (single-task prompt tuning in the paper) or with a leading space.
+    public var targetFormat: TargetFormat
+    /// Prompt plus text positions; default 512.
+    public var maximumInputLength: Int
+
+    public init(promptLength: Int = 100, initialization: PromptInitialization = PromptInitialization(),
+                optimization: OptimizationSettings, evaluation: EvaluationSettings = EvaluationSettings(),
+                labelSmoothing: Float = 0.1, lossReduction: LossReduction = .sum,
+                targetFormat: TargetFormat = .answerAsIs, maximumInputLength: Int = 512) {
+        self.promptLength = promptLength
+        self.initialization = initialization
+        self.optimization = optimization
+        self.evaluation = evaluation
+        self.labelSmoothing = labelSmoothing
+        self.lossReduction = lossReduction
+        self.targetFormat = targetFormat
+        self.maximumInputLength = maximumInputLength
+    }
+
+    /// The paper's settings (promptTune.sh) for one grid point: 100k steps, 10k warm-up, dev every
+    /// 1,000 steps, no early stopping, clipping 0.1, AdamW without weight decay, seed 42.
+    public static func paper(learningRate: Float = 1e-5, batchSize: Int = 2) -> PromptTuningConfiguration {
+        PromptTuningConfiguration(optimization: OptimizationSettings(
+            learningRate: learningRate, batchSize: batchSize, totalSteps: 100_000, warmupSteps: 10_000,
+            evaluationPeriod: 1_000))
+    }
+
+    public func validate() throws {
+        guard promptLength >= 1 else { throw TrainingError.invalidConfiguration("prompt_length must be at least 1, got \(promptLength)") }
+        guard labelSmoothing >= 0 && labelSmoothing < 1 else { throw TrainingError.invalidConfiguration("label_smoothing must be in [0, 1)") }
+        guard maximumInputLength > promptLength else {
+            throw TrainingError.invalidConfiguration("max_input_length \(maximumInputLength) must exceed prompt_length \(promptLength)")
+        }
+        if initialization.kind == .text && (initialization.text ?? "").isEmpty {
+            throw TrainingError.invalidConfiguration("initialization.text is needed for text initialisation")
+        }
+        if initialization.kind == .file && (initialization.file ?? "").isEmpty {
+            throw TrainingError.invalidConfiguration("initialization.file is needed for file initialisation")
+        }
+        guard initialization.standardDeviation >= 0 else { throw TrainingError.invalidConfiguration("initialization.std must not be negative") }
+        try optimization.validate()
+        try evaluation.validate()
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case promptLength = "prompt_length", initialization, optimization, evaluation
+        case labelSmoothing = "label_smoothing", lossReduction = "loss_reduction", targetFormat = "target_format"
+        case maximumInputLength = "max_input_length"
+    }
+}
+
+/// What a run folder's `config.json` holds: the procedure, its data and the resolved configuration.
+public struct RunConfiguration<Configuration: Codable & Sendable>: Codable, Sendable {
+    public var procedure: ProcedureKind
+    public var tasks: [String]
+    public var dataSeed: Int
+    public var baseModel: ModelIdentity
+    public var configuration: Configuration
+    public var libraryVersion: String = IPTVersion.string
+
+    /// A short hash identifying everything that decides the run's numbers (for checkpoints).
+    public var fingerprint: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(self)) ?? Data()
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+}
+
+/// Vanilla prompt tuning of a frozen model on one task: only the n x h prompt is trained,
+/// evaluated on the k-shot dev set every period; the best prompt by dev is kept and scored on test.
+///
+/// Writes into its run folder: `config.json`, `prompt.safetensors` (the best prompt, kind
+/// "prompt", tensor `prompt`), `checkpoint.safetensors`, `events.jsonl` (by the CLI),
+/// `test_predictions.txt` and `results.json`.
+public final class PromptTuning {
+    public let configuration: PromptTuningConfiguration
+    public let task: TaskSetup
+    /// The trained prompt (n, h).
+    public let prompt: Parameter
+    /// `.promptTuning`, or `.stageTwo` when started from an intrinsic-subspace solution.
+    public let procedure: ProcedureKind
+    let model: any Backbone
+    let tokenizer: any Tokenizer
+    let identity: ModelIdentity
+
+    /// - Parameters:
+    ///   - model: the frozen backbone (its parameters are frozen by the run).
+    ///   - tokenizer: the model's tokenizer.
+    ///   - identity: the model's identity, written into artifacts.
+    ///   - task: the task's k-shot sample and metric.
+    ///   - configuration: settings (validated here).
+    ///   - initialPrompt: start from these values (n, h) instead of the configured initialisation
+    ///     (stage two starts from a decoded intrinsic vector).
+    ///   - procedure: the name written into results and artifacts; default `.promptTuning`.
+    public init(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
+                configuration: PromptTuningConfiguration, initialPrompt: Tensor? = nil,
+                procedure: ProcedureKind = .promptTuning) throws {
+        try configuration.validate()
+        let n = configuration.promptLength, h = model.hiddenSize
+        _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: n,
+                                maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
+        guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
+            throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
+        }
+        let initial: Tensor
+        if let initialPrompt {
+            guard initialPrompt.shape == [n, h] else {
+                throw TrainingError.checkpointMismatch("initial prompt has shape \(initialPrompt.shape), expected [\(n), \(h)]")
+            }
+            initial = initialPrompt
+        } else {
+            initial = try PromptTuning.initialPrompt(configuration.initialization, length: n, model: model,
+                                                     tokenizer: tokenizer, seed: configuration.optimization.seed)
+        }
+        self.configuration = configuration
+        self.task = task
+        self.model = model
+        self.tokenizer = tokenizer
+        self.identity = identity
+        self.procedure = procedure
+        prompt = Parameter(initial)
+    }
+
+    /// The initial prompt of a configuration.
+    static func initialPrompt(_ initialization: PromptInitialization, length n: Int, model: any Backbone,
+                              tokenizer: any Tokenizer, seed: UInt64) throws -> Tensor {
+        let h = model.hiddenSize
+        var generator = RandomGenerator(seed: seed).derived("prompt initialization")
+        switch initialization.kind {
+        case .random:
+            return Tensor.randomNormal([n, h], standardDeviation: initialization.standardDeviation, generator: &generator)
+        case .vocabulary:
+            // Ordinary tokens only: the special tokens sit at the ends of BART's vocabulary.
+            let special = Set([tokenizer.bosTokenID, tokenizer.eosTokenID, tokenizer.padTokenID, tokenizer.unkTokenID].compactMap { $0 })
+            let candidates = (0..<Int32(tokenizer.vocabularySize)).filter { !special.contains($0) }
+            let ids = (0..<n).map { _ in candidates[generator.nextInt(below: candidates.count)] }
+            return model.embeddingRows(ids)
+        case .text:
+            let ids = tokenizer.encode(initialization.text ?? "", addSpecialTokens: false)
+            guard !ids.isEmpty else { throw TrainingError.invalidConfiguration("initialization.text has no tokens") }
+            return model.embeddingRows((0..<n).map { ids[$0 % ids.count] })
+        case .file:
+            let path = initialization.file ?? ""
+            return try PromptTuning.readPrompt(path, length: n, hiddenSize: h)
+        }
+    }
+
+    /// A prompt (n, h) from an IPT prompt artifact (`prompt`), a PEFT adapter file
+    /// (`prompt_embeddings`) or a safetensors file holding a single 2-D tensor.
+    public static func readPrompt(_ path: String, length n: Int, hiddenSize h: Int) throws -> Tensor {
+        let file = try SafeTensors.read(path)
+        let tensor = file.tensors["prompt"] ?? file.tensors["prompt_embeddings"]
+            ?? (file.tensors.count == 1 ? file.tensors.values.first : nil)
+        guard let tensor else {
+            throw TrainingError.checkpointMismatch("\(path): no `prompt` or `prompt_embeddings` tensor")
+        }
+        guard tensor.shape == [n, h] else {
+            throw TrainingError.checkpointMismatch("\(path): prompt has shape \(tensor.shape), expected [\(n), \(h)] (prompt_length x hidden size)")
+        }
+        return tensor
+    }
+
+    var runConfiguration: RunConfiguration<PromptTuningConfiguration> {
+        RunConfiguration(procedure: procedure, tasks: [task.name], dataSeed: task.task.sample.seed,
+                         baseModel: identity, configuration: configuration)
+    }
+
+    /// Trains, selects the best prompt on dev, scores it on test.
+    ///
+    /// - Parameters:
+    ///   - directory: the run folder (`nil`: keep everything in memory).
+    ///   - progress: receives events; may stop the run (then the result is marked interrupted).
+    /// - Returns: the run's result (also written to `results.json`). When the folder already holds
+    ///   a finished run, that result is returned without training.
+    public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        if let directory, directory.status == .finished {
+            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
+        }
+        let started = Date()
+        let settings = configuration.optimization
+        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: configuration.promptLength,
+                                          maximumInputLength: configuration.maximumInputLength,
+                                          targetFormat: configuration.targetFormat)
+        let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
+        let pool = ExamplePool(task.task.train)
+        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+
+        model.freeze()
+        var clippingOnly: [Parameter] = []
+        if settings.clipping == .allModelParameters {
+            model.unfreeze()
+            clippingOnly = model.parameters()
+        }
+        defer { model.freeze() }
+
+        let devExamples = capped(task.task.dev, configuration.evaluation.maximumDevExamples)
+        let hooks = TrainingLoop.Hooks(
+            loss: { [self] step in
+                let batch = try trainingBatch(pool: pool, batchSize: settings.batchSize, seed: settings.seed, step: step)
+                reseedDropout(model, seed: settings.seed, step: step)
+                model.train(true)
+                return try model.loss(batch: try encoder.batch(batch.examples, answers: batch.answers),
+                                      prompt: .shared(prompt.tensor), adapters: nil,
+                                      epsilon: configuration.labelSmoothing, reduction: configuration.lossReduction)
+            },
+            evaluate: { [self] in
+                try evaluator.score(devExamples, metric: task.metric, prompt: .shared(prompt.value), adapters: nil,
+                                    options: task.options).score
+            },
+            saveBest: { [self] step, _ in
+                guard let directory else { return }
+                try Artifact.write([("prompt", prompt.value)], metadata: artifactMetadata(step: step),
+                                   to: directory.path("prompt.safetensors"))
+            })
+        let loop = TrainingLoop(parameters: [("prompt", prompt)], settings: settings, clippingOnlyParameters: clippingOnly)
+        let outcome = try loop.run(hooks: hooks, checkpointPath: directory?.checkpointPath,
+                                   resume: directory?.status == .unfinished,
+                                   fingerprint: runConfiguration.fingerprint, progress: progress)
+        var testScore: Double? = nil
+        if !outcome.interrupted, let test = task.task.test {
+            let examples = capped(test, configuration.evaluation.maximumTestExamples)
+            let (score, predictions) = try evaluator.score(examples, metric: task.metric, prompt: .shared(prompt.value),
+                                                           adapters: nil, options: task.options)
+            testScore = score
+            if let directory {
+                try AtomicFile.write(predictions.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n",
+                                     to: directory.path("test_predictions.txt"))
+            }
+        }
+        let result = ProcedureResult(
+            procedure: procedure, trainableParameters: prompt.value.count,
+            tasks: [TaskScore(task: task.name, metric: task.metric.rawValue, dev: outcome.evaluations.isEmpty ? nil : outcome.bestScore,
+                              test: testScore)],
+            dataSeed: task.task.sample.seed, bestStep: outcome.bestStep, lastStep: outcome.lastStep,
+            stoppedEarly: outcome.stoppedEarly, interrupted: outcome.interrupted, evaluations: outcome.evaluations,
+            seconds: Date().timeIntervalSince(started), baseModel: identity)
+        if let directory, !outcome.interrupted {
+            try directory.writeJSON(result, to: RunDirectory.resultsName)
+        }
+        return result
+    }
+
+    func artifactMetadata(step: Int) -> ArtifactMetadata {
+        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ArtifactMetadata(kind: "prompt", procedure: procedure.rawValue, configuration: json,
+                                baseModel: identity, step: step, seed: configuration.optimization.seed)
+    }
+}
