@@ -72,11 +72,28 @@ public enum BLAS {
         let candidates = ["libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
         var source = "OpenBLAS's own detection"
         let environment = ProcessInfo.processInfo.environment
-        let request = environment["IPT_BLAS_CORETYPE"]?.uppercased() ?? "AUTO"
+        var request = environment["IPT_BLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? "AUTO"
         let alreadyLoaded = candidates.contains { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }
+        // OpenBLAS runs a forced kernel family without checking the CPU (illegal instruction), so
+        // a family whose vector extensions are missing is ignored, with a note in `coreSource`.
+        func unrunnable(_ variable: String, _ core: String) -> String? {
+            let missing = CPUFeatures.current.missingExtensions(forOpenBLASCore: core)
+            return missing.isEmpty ? nil : "; \(variable)=\(core) ignored, the CPU lacks \(missing.joined(separator: ", "))"
+        }
+        var user = environment["OPENBLAS_CORETYPE"] ?? ""
+        var ignored = ""
+        if !alreadyLoaded, let note = unrunnable("OPENBLAS_CORETYPE", user) {
+            unsetenv("OPENBLAS_CORETYPE")
+            ignored += note
+            user = ""
+        }
+        if let note = unrunnable("IPT_BLAS_CORETYPE", request) {
+            ignored += note
+            request = "AUTO"
+        }
         if alreadyLoaded {
             source = "already loaded by the process (OPENBLAS_CORETYPE as it was then)"
-        } else if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
+        } else if !user.isEmpty {
             source = "OPENBLAS_CORETYPE=\(user) (set by the user)"
         } else if request == "OFF" {
             source = "OpenBLAS's own detection (IPT_BLAS_CORETYPE=off)"
@@ -87,6 +104,7 @@ public enum BLAS {
             setenv("OPENBLAS_CORETYPE", core, 1)
             source = "chosen by IPTCore from the CPU's flags (\(core))"
         }
+        source += ignored
         var handle: UnsafeMutableRawPointer? = nil
         var loadedName = ""
         for name in candidates {

@@ -35,6 +35,24 @@ public struct CPUFeatures: Sendable, Codable {
     /// Whether every one of `flags` is present.
     public func has(_ flags: String...) -> Bool { flags.allSatisfy(vectorExtensions.contains) }
 
+    /// The vector extensions that OpenBLAS's kernel family `core` (an `OPENBLAS_CORETYPE` name, any
+    /// case) uses and this CPU lacks. Empty when the CPU can run the family, and for names not
+    /// checked here (older families, or names OpenBLAS does not know and ignores).
+    public func missingExtensions(forOpenBLASCore core: String) -> [String] {
+        let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
+        let needed: [String]
+        switch core.uppercased() {
+        case "SAPPHIRERAPIDS": needed = avx512 + ["avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"]
+        case "COOPERLAKE": needed = avx512 + ["avx512_bf16"]
+        case "SKYLAKEX": needed = avx512
+        case "HASWELL", "ZEN": needed = ["avx2", "fma"]
+        case "SANDYBRIDGE": needed = ["avx"]
+        case "NEHALEM": needed = ["sse4_2"]
+        default: needed = []
+        }
+        return needed.filter { !vectorExtensions.contains($0) }
+    }
+
     /// The fastest OpenBLAS kernel family (an `OPENBLAS_CORETYPE` value) this CPU can run, or `nil`
     /// when OpenBLAS's own detection should be trusted.
     ///

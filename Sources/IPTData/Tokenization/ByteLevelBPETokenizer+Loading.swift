@@ -51,7 +51,11 @@ extension ByteLevelBPETokenizer {
         }
 
         var addedTokens = settings.addedTokensDecoder
+        let limit = idLimit(tokenCount: vocabulary.count + addedTokens.count)
         for token in addedTokens {
+            if token.id >= limit {
+                throw settings.failure(at: "added_tokens_decoder.\(token.id)", idLimitProblem(token.id, limit: limit))
+            }
             if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
                 throw settings.failure(at: "added_tokens_decoder.\(token.id)",
                                        "'\(token.content)' has id \(vocabularyID) in vocab.json")
@@ -90,15 +94,29 @@ extension ByteLevelBPETokenizer {
         return configuration
     }
 
-    /// vocab.json: an object of token -> id, ids unique.
+    /// The bound on ids for a tokenizer of `tokenCount` tokens (vocabulary and added tokens).
+    ///
+    /// The tokenizer keeps tables indexed by id, one entry per id up to the largest, so one huge id
+    /// in a small file must not make it allocate gigabytes. Gaps between ids are allowed: as many
+    /// unused ids as there are tokens, plus 1,024.
+    static func idLimit(tokenCount: Int) -> Int32 { Int32(clamping: 2 * tokenCount + 1024) }
+
+    private static func idLimitProblem(_ id: Int32, limit: Int32) -> String {
+        "id \(id) is too large for a tokenizer of this size (ids must be below \(limit))"
+    }
+
+    /// vocab.json: an object of token -> id, ids unique and below ``idLimit(tokenCount:)``.
     private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
         let object = try field.object()
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(object.count)
         var tokenOfID: [Int32: String] = [:]
         tokenOfID.reserveCapacity(object.count)
+        let limit = idLimit(tokenCount: object.count)
         for (token, value) in object {
-            let id = try JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value).id()
+            let idField = JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value)
+            let id = try idField.id()
+            if id >= limit { throw idField.failure(idLimitProblem(id, limit: limit)) }
             if let other = tokenOfID.updateValue(token, forKey: id) {
                 let (first, second) = other < token ? (other, token) : (token, other)
                 throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
@@ -187,7 +205,9 @@ extension ByteLevelBPETokenizer {
         var addedTokens: [AddedToken] = []
         let addedField = root.child("added_tokens")
         if !addedField.isAbsentOrNull {
-            for entry in try addedField.array() {
+            let entries = try addedField.array()
+            let limit = idLimit(tokenCount: vocabulary.count + entries.count)
+            for entry in entries {
                 _ = try entry.object()
                 let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                        isSpecial: try entry.child("special").optionalBool(default: false),
@@ -195,6 +215,7 @@ extension ByteLevelBPETokenizer {
                                        stripsRight: try entry.child("rstrip").optionalBool(default: false),
                                        isSingleWord: try entry.child("single_word").optionalBool(default: false),
                                        isNormalized: try entry.child("normalized").optionalBool(default: true))
+                if token.id >= limit { throw entry.child("id").failure(idLimitProblem(token.id, limit: limit)) }
                 if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
                     throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
                 }

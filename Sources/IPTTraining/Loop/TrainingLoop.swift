@@ -199,6 +199,11 @@ public final class TrainingLoop {
         guard state.fingerprint == fingerprint else {
             throw TrainingError.checkpointMismatch("\(path) was written by a run with a different configuration or model; use --overwrite to start again")
         }
+        // The loop takes one optimiser step per step; other counts (a damaged file) would make the
+        // step counters overflow or index nothing.
+        guard state.step >= 0, state.optimizerStep == state.step else {
+            throw TrainingError.checkpointMismatch("\(path): loop_state has step \(state.step) and optimizer step \(state.optimizerStep) (they must be equal and non-negative)")
+        }
         var best: [String: Tensor] = [:]
         for (key, p) in parameters {
             guard let v = file.tensors["value.\(key)"], v.shape == p.shape else {
