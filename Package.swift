@@ -12,7 +12,7 @@ import PackageDescription
 
 let package = Package(
     name: "IPT-Swift",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],  // Synchronization.Atomic (BLAS.statistics) needs macOS 15
     products: [
         .library(name: "IPTCore", targets: ["IPTCore"]),
         .library(name: "IPTModels", targets: ["IPTModels"]),

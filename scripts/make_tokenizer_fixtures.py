@@ -15,8 +15,8 @@ Files written:
                          and odd whitespace) as (file, line) with, per tokenizer, the id count and an
                          FNV-1a digest of the ids (`ids_digest`), BART's decodings digest, and the
                          full ids of a subset of short lines (so a failure can show the difference)
-  synthetic.json         edge-case texts with their ids under every tokenizer and their decodings
-                         (long ids lists and texts as count + digest)
+  synthetic.json         edge-case texts with their pre-tokens (byte-level spelling), their ids under
+                         every tokenizer and their decodings (long ids lists and texts as count + digest)
 
 Digests: FNV-1a 64 of UTF-8, as 16 hex digits; ids are digested as their decimal values joined by
 ",", decodings as the three decodings (keep specials, skip specials, skip + clean-up) joined by NUL.
@@ -307,6 +307,7 @@ def main():
             "gpt2": compact_ids(gpt2(text).input_ids),
             "tokenizer_json": compact_ids(hub.encode(text).ids),
             "prefix_space": compact_ids(hub_prefix.encode(text).ids),
+            "pre_tokens": [piece for piece, _ in hub.pre_tokenizer.pre_tokenize_str(text)] if len(text) <= 200 else None,
             "decode": decoded if len(text) <= 200 else {"digest": fnv1a64("\0".join(decoded))},
         })
     dump("synthetic.json", synthetic)

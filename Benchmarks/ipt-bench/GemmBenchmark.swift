@@ -23,8 +23,7 @@ enum GemmBenchmark {
         let info = BLAS.info
         print("BLAS: \(info.library)")
         print("core: \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
-        print(String(format: "%-26@ %6@ %6@ %6@ %10@ %10@", "shape" as NSString, "m" as NSString, "n" as NSString,
-                     "k" as NSString, "ms" as NSString, "GFLOP/s" as NSString))
+        print(row("shape", "m", "n", "k", "ms", "GFLOP/s"))
         var totalFlops = 0.0, totalSeconds = 0.0
         var generator = RandomGenerator(seed: 1)
         for s in bartShapes {
@@ -56,9 +55,17 @@ enum GemmBenchmark {
             let flops = 2.0 * Double(s.m * s.n * s.k)
             totalFlops += flops
             totalSeconds += median
-            print(String(format: "%-26@ %6d %6d %6d %10.3f %10.1f", s.label as NSString, s.m, s.n, s.k,
-                         median * 1000, flops / median / 1e9))
+            print(row(s.label, "\(s.m)", "\(s.n)", "\(s.k)", String(format: "%.3f", median * 1000),
+                      String(format: "%.1f", flops / median / 1e9)))
         }
         print(String(format: "overall: %.1f GFLOP/s", totalFlops / totalSeconds / 1e9))
+    }
+
+    /// One table row: the label left-aligned in 26 columns, the numbers right-aligned. Swift
+    /// padding, because `%@` in `String(format:)` is not portable to Linux.
+    static func row(_ label: String, _ m: String, _ n: String, _ k: String, _ ms: String, _ rate: String) -> String {
+        func right(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        let left = label + String(repeating: " ", count: max(0, 26 - label.count))
+        return [left, right(m, 6), right(n, 6), right(k, 6), right(ms, 10), right(rate, 10)].joined(separator: " ")
     }
 }

@@ -28,14 +28,17 @@ enum TokenizeBenchmark {
             warmSeconds = min(warmSeconds, Date().timeIntervalSince(start))
         }
         func report(_ name: String, _ seconds: Double) {
-            print(String(format: "%-44@ %9.3f s %12.0f tokens/s", name as NSString, seconds, Double(ids) / seconds))
+            let padded = name.padding(toLength: 44, withPad: " ", startingAt: 0)
+            print(padded + String(format: " %9.3f s %12.0f tokens/s", seconds, Double(ids) / seconds))
         }
         print("ids: \(ids)")
         print(String(format: "Swift load %.3f s", loadSeconds))
         report("Swift encode loop, cold cache", coldSeconds)
         report("Swift encode loop, warm cache", warmSeconds)
 
-        guard let python else { return print("(no Python comparison: pass --python PATH)") }
+        guard let python, FileManager.default.isExecutableFile(atPath: python) else {
+            return print("(no Python comparison: pass --python PATH to a Python with transformers)")
+        }
         let linesFile = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-bench-lines-\(UUID().uuidString).txt")
         defer { try? FileManager.default.removeItem(at: linesFile) }
         try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: linesFile)
@@ -63,6 +66,18 @@ enum TokenizeBenchmark {
         report("tokenizers encode_batch, cold cache", result["batch_cold_seconds"] as? Double ?? .nan)
         report("tokenizers encode_batch, warm cache", result["batch_warm_seconds"] as? Double ?? .nan)
         report("tokenizers encode in a Python loop, warm", result["loop_warm_seconds"] as? Double ?? .nan)
+    }
+
+    /// Seconds `BPETrainer` takes to learn `vocabularySize` ids from the lines of `corpus`.
+    static func runTrainer(corpus: URL, vocabularySize: Int, minimumFrequency: Int) throws {
+        let data = try Data(contentsOf: corpus)
+        let lines = data.split(separator: 0x0A).map { String(decoding: $0, as: UTF8.self) }
+        let words = lines.reduce(0) { $0 + $1.split(whereSeparator: \.isWhitespace).count }
+        print("corpus: \(corpus.path): \(lines.count) lines, \(words) words, \(data.count / 1024) KiB")
+        let start = Date()
+        let trained = try BPETrainer(vocabularySize: vocabularySize, minimumFrequency: minimumFrequency).train(lines: lines)
+        print(String(format: "BPETrainer: %d ids, %d merges in %.3f s (single thread)", trained.tokens.count,
+                     trained.merges.count, Date().timeIntervalSince(start)))
     }
 
     /// Line i of every file in turn (files sorted), until `count` non-empty lines.

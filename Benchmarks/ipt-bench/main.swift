@@ -7,6 +7,8 @@ import IPTCore
 //                                     tokens/s of the byte-level BPE tokenizer, single-threaded, next to
 //                                     Hugging Face tokenizers run by PATH (default /work/main/.venv/bin/python
 //                                     when it exists); DIRs default to ../shared
+//   ipt-bench train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]
+//                                     seconds BPETrainer takes (default 8,000 ids, minimum frequency 2)
 let arguments = Array(CommandLine.arguments.dropFirst())
 func option(_ name: String) -> String? {
     guard let i = arguments.firstIndex(of: name), i + 1 < arguments.count else { return nil }
@@ -28,6 +30,20 @@ case "tokenize":
         print("ipt-bench tokenize: \(error)")
         exit(1)
     }
+case "train-tokenizer":
+    guard let corpus = option("--corpus") else {
+        print("usage: ipt-bench train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
+        exit(2)
+    }
+    do {
+        try TokenizeBenchmark.runTrainer(corpus: URL(fileURLWithPath: corpus),
+                                         vocabularySize: option("--vocab-size").flatMap(Int.init) ?? 8000,
+                                         minimumFrequency: option("--min-frequency").flatMap(Int.init) ?? 2)
+    } catch {
+        print("ipt-bench train-tokenizer: \(error)")
+        exit(1)
+    }
 default:
-    print("usage: ipt-bench gemm [--seconds S] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]")
+    print("usage: ipt-bench gemm [--seconds S] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
+          + " | train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
 }

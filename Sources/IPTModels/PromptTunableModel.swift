@@ -15,6 +15,18 @@ public protocol PromptTunableModel: AnyObject {
     /// Switches dropout on (training) or off.
     func train(_ on: Bool)
 
+    /// Where dropout masks come from; training procedures reseed it every step so that a resumed
+    /// run draws the same masks.
+    var randomSource: RandomSource { get }
+
+    /// Decoding defaults (from generation_config.json, else config.json); procedures override
+    /// beams and length.
+    var generationConfiguration: GenerationConfiguration { get }
+
+    /// Rows of the word-embedding table for `ids` (no embedding scale), `(ids.count, hiddenSize)`:
+    /// prompt initialisation from sampled vocabulary or from a text.
+    func embeddingRows(_ ids: [Int32]) -> Tensor
+
     /// Throws when a prompt of `promptLength` vectors plus `textLength` input tokens do not fit.
     func checkInputLength(promptLength: Int, textLength: Int) throws
 
@@ -45,4 +57,8 @@ public protocol PromptTunableModel: AnyObject {
                   configuration: GenerationConfiguration?) throws -> [[Int32]]
 }
 
-extension BartForConditionalGeneration: PromptTunableModel {}
+extension BartForConditionalGeneration: PromptTunableModel {
+    public func embeddingRows(_ ids: [Int32]) -> Tensor {
+        withoutGradients { sharedEmbedding(ids, shape: [ids.count]) }
+    }
+}

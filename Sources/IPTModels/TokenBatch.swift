@@ -47,12 +47,6 @@ public struct TokenBatch: Equatable, Sendable {
         self.length = length
     }
 
-    /// The real (unpadded) tokens of row `index`.
-    public func tokens(ofRow index: Int) -> [Int32] {
-        let start = index * length
-        return (start..<(start + length)).filter { mask[$0] }.map { ids[$0] }
-    }
-
     /// The mask as rows (the layout of ``IPTCore/AttentionMask/keyPadding``).
     public var maskRows: [[Bool]] {
         (0..<batchSize).map { Array(mask[($0 * length)..<(($0 + 1) * length)]) }

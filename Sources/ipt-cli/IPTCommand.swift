@@ -11,9 +11,24 @@ struct IPTCommand: ParsableCommand {
         commandName: "ipt-cli",
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
-            InfoCommand.self,
+            // The paper's procedures.
+            PromptTuneCommand.self,
+            FindSubspaceCommand.self,
+            TuneSubspaceCommand.self,
+            TuneSAIDCommand.self,
+            FindAdapterSubspaceCommand.self,
+            TuneAdapterSubspaceCommand.self,
+            StageTwoCommand.self,
+            // Evaluation and data.
+            EvaluateCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            TrainTokenizerCommand.self,
+            // The embedded default: corpus and tasks.
+            MakeCorpusCommand.self,
+            MakeTasksCommand.self,
+            // The machine.
+            InfoCommand.self,
         ])
 
     static func main() {

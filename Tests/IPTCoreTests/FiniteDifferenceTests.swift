@@ -46,6 +46,15 @@ struct FiniteDifferenceTests {
         }
     }
 
+    @Test func matmulAlphaAndRank4() {
+        #expect(gradientError([randomTensor([3, 4], seed: 40), randomTensor([5, 4], seed: 41)]) {
+            Tensor.matmul($0[0], $0[1], transposeB: true, alpha: 0.25)
+        } < tolerance)
+        #expect(gradientError([randomTensor([2, 2, 3, 4], seed: 42), randomTensor([2, 2, 4, 5], seed: 43)]) {
+            Tensor.matmul($0[0], $0[1])
+        } < tolerance)
+    }
+
     @Test func linear() {
         let xs = [randomTensor([2, 3, 4], seed: 12), randomTensor([5, 4], seed: 13), randomTensor([5], seed: 14)]
         #expect(gradientError(xs) { Tensor.linear($0[0], weight: $0[1], bias: $0[2]) } < tolerance)
@@ -69,6 +78,10 @@ struct FiniteDifferenceTests {
         #expect(gradientError([x]) { $0[0].slice(axis: 1, 1..<3) } < tolerance)
         #expect(gradientError([x, randomTensor([2, 2, 4], seed: 17)]) { Tensor.concatenate([$0[0], $0[1]], axis: 1) } < tolerance)
         #expect(gradientError([x]) { Tensor.concatenate($0[0].split(axis: 2, sizes: [1, 3]).reversed(), axis: 2) } < tolerance)
+        #expect(gradientError([randomTensor([3, 1], seed: 44)]) { $0[0].broadcast(to: [2, 3, 4]) } < tolerance)
+        #expect(gradientError([randomTensor([3, 4], seed: 45)]) { $0[0].unsqueezed(1) } < tolerance)
+        #expect(gradientError([x]) { $0[0].max(axis: -1, keepingDimensions: true) } < tolerance)
+        #expect(gradientError([x]) { $0[0].mean(axes: [0, -1], keepingDimensions: true) } < tolerance)
     }
 
     @Test func activations() {
@@ -81,6 +94,10 @@ struct FiniteDifferenceTests {
         #expect(gradientError([x]) { $0[0].squared() } < tolerance)
         #expect(gradientError([x * x + 1]) { $0[0].log() } < tolerance)
         #expect(gradientError([x * x + 1]) { $0[0].squareRoot() } < tolerance)
+        // relu away from its kink (no element within a step of 0).
+        let awayFromZero = Tensor((0..<40).map { i in Float(i % 2 == 0 ? 1 : -1) * (0.1 + Float(i) * 0.05) })
+        #expect(gradientError([awayFromZero]) { $0[0].relu() } < tolerance)
+        #expect(gradientError([x]) { $0[0].affine(scale: -1.5, shift: 2) } < tolerance)
     }
 
     @Test func softmaxAndLogSoftmax() {
@@ -141,6 +158,16 @@ struct FiniteDifferenceTests {
         let selfXs = [randomTensor([b, s, c], seed: 33), xs[1], xs[2]]
         #expect(gradientError(selfXs) {
             Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 3, mask: AttentionMask(causal: true))
+        } < tolerance)
+        // Incremental decoding: two queries at key positions 3 and 4 of 5.
+        let decoding = [randomTensor([1, 2, c], seed: 34), randomTensor([1, 5, c], seed: 35), randomTensor([1, 5, c], seed: 36)]
+        #expect(gradientError(decoding) {
+            Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 2, mask: AttentionMask(causal: true), causalOffset: 3)
+        } < tolerance)
+        // Left padding with a causal mask: query 0 of row 1 sees no key (a uniform row, no gradient).
+        let leftPadded = AttentionMask(keyPadding: [[true, true, true, true], [false, true, true, true]], causal: true)
+        #expect(gradientError(selfXs) {
+            Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 3, mask: leftPadded)
         } < tolerance)
         #expect(gradientError(selfXs) {
             let source = RandomSource(seed: 5)

@@ -81,6 +81,34 @@ struct TokenizerLoadingErrorTests {
         for part in expected { #expect(description.contains(part), "\(description)") }
     }
 
+    /// The JSON reader: escapes, surrogate pairs and a leading U+FEFF (which Foundation's
+    /// JSONSerialization drops) survive; strictness errors name the line.
+    @Test func jsonEscapesAndByteOrderMarks() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try folder.write("tokenizer.json", #"""
+            {"model": {"type": "BPE", "vocab": {"\u0061": 0, "b": 1, "a\u0062": 2}, "merges": [["a", "b"]]},
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "decoder": {"type": "ByteLevel"},
+             "added_tokens": [{"id": 3, "content": "\ufeff", "special": true}, {"id": 4, "content": "\ud83d\ude00", "special": true}]}
+            """#)
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: folder.url)
+        #expect(tokenizer.encode("ab\u{FEFF}b😀a") == [2, 3, 1, 4, 0])
+    }
+
+    @Test(arguments: [
+        (#"{"a": 0, "a": 1}"#, "vocab.json: key a: the token is listed twice"),
+        (#"{"a": 0} x"#, "vocab.json: line 1: not valid JSON: unexpected text after the JSON value (column 10)"),
+        (#"{"a\ud800": 0}"#, "vocab.json: line 1: not valid JSON: unpaired surrogate"),
+        ("{\"a\n\": 0}", "vocab.json: line 1: not valid JSON: control character in a string"),
+        (#"{"a": 01}"#, "vocab.json: line 1: not valid JSON: a number has a leading zero"),
+        (String(repeating: "[", count: 1000), "vocab.json: line 1: not valid JSON: nested more than 512 levels deep"),
+        ("{\n\"a\": 0,\n\"b\": tru}", "vocab.json: line 3: not valid JSON: unexpected character, expected a value (column 6)"),
+    ])
+    func strictJSON(_ content: String, _ expected: String) throws {
+        let description = try loadingError(["vocab.json": content, "merges.txt": Self.merges])
+        #expect(description.contains(expected), "\(description)")
+    }
+
     @Test(arguments: [
         ("a b\na b c\n", "merges.txt: line 2: expected two symbols separated by one space, found 'a b c'"),
         ("#version: 0.2\nab\n", "merges.txt: line 2: expected two symbols"),

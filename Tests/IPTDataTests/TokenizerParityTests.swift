@@ -25,11 +25,11 @@ struct TokenizerParityTests {
         let fixture = try #require(try Support.json("crossfit.json") as? [String: Any])
         let files = try #require(fixture["files"] as? [String])
         let rows = try #require(fixture["bart"] as? [[Any]])
-        var linesByFile: [Int: [String]] = [:]
+        var linesByFile: [Int: Support.CrossfitLines] = [:]
         func text(_ row: [Any]) throws -> String {
             let file = try #require(row[0] as? Int), line = try #require(row[1] as? Int)
-            if linesByFile[file] == nil { linesByFile[file] = try Support.crossfitLines(files[file]) }
-            return linesByFile[file]![line - 1]
+            if linesByFile[file] == nil { linesByFile[file] = try Support.CrossfitLines(files[file]) }
+            return linesByFile[file]!.line(line)
         }
 
         var idsCompared = 0, encodeMismatches: [String] = [], decodeMismatches: [String] = []
@@ -60,11 +60,11 @@ struct TokenizerParityTests {
         let fixture = try #require(try Support.json("crossfit.json") as? [String: Any])
         let files = try #require(fixture["files"] as? [String])
         let rows = try #require(fixture[name] as? [[Any]])
-        var mismatches: [String] = [], linesByFile: [String: [String]] = [:]
+        var mismatches: [String] = [], linesByFile: [String: Support.CrossfitLines] = [:]
         for row in rows {
             let file = files[row[0] as! Int], line = row[1] as! Int
-            if linesByFile[file] == nil { linesByFile[file] = try Support.crossfitLines(file) }
-            let ids = tokenizer.encode(linesByFile[file]![line - 1])
+            if linesByFile[file] == nil { linesByFile[file] = try Support.CrossfitLines(file) }
+            let ids = tokenizer.encode(linesByFile[file]!.line(line))
             if ids.count != row[2] as? Int || Support.digest(ids: ids) != row[3] as? String { mismatches.append("\(file):\(line)") }
         }
         #expect(rows.count >= 500)
@@ -87,6 +87,10 @@ struct TokenizerParityTests {
         for entry in cases {
             let text = entry.text
             let label = text.count > 40 ? "\(text.prefix(40).debugDescription)... (\(text.count) characters)" : text.debugDescription
+            if let preTokens = entry.pre_tokens {
+                let ours = ByteLevelPreTokenizer().preTokenize(text).map { ByteEncoder.encode($0.utf8) }
+                #expect(ours == preTokens, "pre-tokens \(label)")
+            }
             let ids = bart.encode(text)
             #expect(entry.bart.matches(ids), "bart \(label): \(ids)")
             #expect(entry.bart_no_special.matches(bart.encode(text, addSpecialTokens: false)), "bart without specials \(label)")

@@ -72,6 +72,8 @@ enum TokenizerTestSupport {
     struct SyntheticCase: Decodable {
         let text: String
         let bart, bart_no_special, gpt2, tokenizer_json, prefix_space: ExpectedIDs
+        /// The ByteLevel pre-tokenizer's pieces, spelled through the byte table (texts up to 200 characters).
+        let pre_tokens: [String]?
         let decode: ExpectedDecodings
     }
 
@@ -89,28 +91,48 @@ enum TokenizerTestSupport {
     static let bart = Result { try ByteLevelBPETokenizer.load(folder: SharedData.tokenizer("bart-base")) }
     static let gpt2 = Result { try ByteLevelBPETokenizer.load(folder: SharedData.tokenizer("gpt2")) }
 
-    /// A tokenizer.json made from a committed template (saved by `tokenizers`) and the real BART
-    /// vocabulary and merges, with merges as `[a, b]` pairs or as legacy `"a b"` strings.
+    /// A tokenizer.json made from a committed template (saved by `tokenizers`, vocab and merges
+    /// emptied) and the real BART vocabulary and merges, with merges as `[a, b]` pairs or as legacy
+    /// `"a b"` strings. Built as text: the vocabulary goes in verbatim.
     static func tokenizerJSONFolder(template: String, legacyMerges: Bool) throws -> URL {
-        var root = try #require(try json(template) as? [String: Any])
-        var model = try #require(root["model"] as? [String: Any])
         let folder = SharedData.tokenizer("bart-base")
-        model["vocab"] = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("vocab.json")))
-        let lines = try String(contentsOf: folder.appendingPathComponent("merges.txt"), encoding: .utf8)
+        let vocabulary = try String(contentsOf: folder.appendingPathComponent("vocab.json"), encoding: .utf8)
+        func quoted(_ text: Substring) -> String {
+            guard text.contains(where: { $0 == "\"" || $0 == "\\" }) else { return "\"\(text)\"" }
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let merges = try String(contentsOf: folder.appendingPathComponent("merges.txt"), encoding: .utf8)
             .split(separator: "\n").filter { !$0.hasPrefix("#version") }
-        model["merges"] = legacyMerges ? lines.map(String.init) : lines.map { $0.split(separator: " ").map(String.init) }
-        root["model"] = model
-        let output = FileManager.default.temporaryDirectory
-            .appendingPathComponent("ipt-tokenizer-json-\(UUID().uuidString)")
+            .map { line in legacyMerges ? quoted(line) : "[" + line.split(separator: " ").map(quoted).joined(separator: ",") + "]" }
+        var text = try String(contentsOf: Fixtures.url("tokenizer/\(template)"), encoding: .utf8)
+        for (empty, filled) in [("\"vocab\":{}", "\"vocab\":" + vocabulary), ("\"merges\":[]", "\"merges\":[" + merges.joined(separator: ",") + "]")] {
+            let range = try #require(text.range(of: empty), "the template has \(empty)")
+            text.replaceSubrange(range, with: filled)
+        }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-tokenizer-json-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
-        try JSONSerialization.data(withJSONObject: root).write(to: output.appendingPathComponent("tokenizer.json"))
+        try Data(text.utf8).write(to: output.appendingPathComponent("tokenizer.json"))
         return output
     }
 
-    /// Lines of a CrossFit file, split at "\n" only, as the fixture script does.
-    static func crossfitLines(_ relativePath: String) throws -> [String] {
-        let data = try Data(contentsOf: SharedData.crossfit.appendingPathComponent(relativePath))
-        return data.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+    /// Lines of a CrossFit file, split at "\n" only, as the fixture script does; decoded on access
+    /// (the test files are large and only a few lines of each are used).
+    struct CrossfitLines {
+        private let bytes: [UInt8]
+        private var starts: [Int] = [0]  // line i spans starts[i] ..< starts[i + 1] - 1
+
+        init(_ relativePath: String) throws {
+            bytes = try [UInt8](Data(contentsOf: SharedData.crossfit.appendingPathComponent(relativePath)))
+            bytes.withUnsafeBufferPointer { buffer in
+                for (offset, byte) in buffer.enumerated() where byte == 0x0A { starts.append(offset + 1) }
+            }
+            starts.append(bytes.count + 1)
+        }
+
+        /// Line `number`, counted from 1.
+        func line(_ number: Int) -> String {
+            String(decoding: bytes[starts[number - 1]..<(starts[number] - 1)], as: UTF8.self)
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-@testable import IPTData
+import IPTData
 import Testing
 
 /// Tokenizer behaviour that needs no ../shared: the GPT-2 pattern's character classes over all of
@@ -8,20 +8,22 @@ import Testing
 @Suite("Byte-level BPE tokenizer")
 struct TokenizerTests {
     /// Every Unicode scalar gets the class Oniguruma gives it inside `tokenizers`' GPT-2 pattern.
-    @Test func scalarClassesMatchTokenizersForAllOfUnicode() throws {
+    @Test func characterClassesMatchTokenizersForAllOfUnicode() throws {
+        typealias Class = ByteLevelPreTokenizer.CharacterClass
         let text = try String(contentsOf: Fixtures.url("tokenizer/scalar_classes.txt"), encoding: .utf8)
-        var runs: [(start: UInt32, kind: ScalarClass)] = []
+        var runs: [(start: UInt32, kind: Class)] = []
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             let parts = line.split(separator: " ")
-            let kind: ScalarClass = ["L": .letter, "N": .number, "S": .space, "O": .other][String(parts[1])]!
+            let kind: Class = ["L": .letter, "N": .number, "S": .whitespace, "O": .other][String(parts[1])]!
             runs.append((UInt32(parts[0], radix: 16)!, kind))
         }
         #expect(runs.count > 1000)
         var mismatches: [String] = []
         for (index, run) in runs.enumerated() {
             let end = index + 1 < runs.count ? runs[index + 1].start : 0x110000
-            for value in run.start..<end where !(0xD800...0xDFFF).contains(value) {
-                let ours = value < 0x10000 ? ScalarClass.basicPlaneTable[Int(value)] : ScalarClass(value)
+            for value in run.start..<end {
+                guard let scalar = Unicode.Scalar(value) else { continue }
+                let ours = ByteLevelPreTokenizer.characterClass(of: scalar)
                 if ours != run.kind { mismatches.append(String(format: "U+%04X is %@ here, %@ in tokenizers", value, "\(ours)", "\(run.kind)")) }
             }
         }
@@ -64,22 +66,35 @@ struct TokenizerTests {
         }
     }
 
-    /// The cache starts over when full; words encoded after that must not change.
-    @Test func wordCacheStartsOverWhenFull() {
-        let cache = WordCache(capacity: 3, maximumWordLength: 8)
-        let words = ["a", "bb", "ccc", "dddd", "a"].map { Array($0.utf8) }
-        cache.withLock { cache in
-            for (index, word) in words.prefix(4).enumerated() {
-                word.withUnsafeBufferPointer { cache.insert($0, ids: [Int32(index), Int32(index)][...]) }
-            }
-            var ids: [Int32] = []
-            #expect(words[0].withUnsafeBufferPointer { cache.appendIDs(of: $0, to: &ids) } == false)  // dropped on overflow
-            #expect(words[3].withUnsafeBufferPointer { cache.appendIDs(of: $0, to: &ids) } == true)
-            #expect(ids == [3, 3])
-            let long = Array("123456789".utf8)
-            long.withUnsafeBufferPointer { cache.insert($0, ids: [9][...]) }
-            #expect(long.withUnsafeBufferPointer { cache.appendIDs(of: $0, to: &ids) } == false)  // too long to cache
+    /// A cache of two words starts over all the time; the ids must not change.
+    @Test func tinyCacheGivesTheSameIDs() throws {
+        struct Case: Decodable { let text: String; let tokenizer: [Int32] }
+        let cases = try JSONDecoder().decode([Case].self, from: Data(contentsOf: Fixtures.url("tokenizer/tiny/cases.json")))
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try FileManager.default.copyItem(at: Fixtures.url("tokenizer/tiny/tokenizer.json"), to: folder.url.appendingPathComponent("tokenizer.json"))
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: folder.url, cacheCapacity: 2)
+        for _ in 0..<2 {
+            for entry in cases { #expect(tokenizer.encode(entry.text) == entry.tokenizer, "\(entry.text.debugDescription)") }
         }
+        #expect(throws: TokenizerError.self) { try ByteLevelBPETokenizer.load(folder: folder.url, cacheCapacity: 0) }
+    }
+
+    /// An added token with an id past the vocabulary (as tokenizers appends them): it splits the
+    /// text, extends the id range, and, not being special, survives `skipSpecialTokens`.
+    @Test func addedTokenBeyondTheVocabulary() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try folder.write("tokenizer.json", """
+            {"model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "ab": 2}, "merges": ["a b"]},
+             "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false}, "decoder": {"type": "ByteLevel"},
+             "added_tokens": [{"id": 3, "content": "<extra>", "special": false, "normalized": false}]}
+            """)
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: folder.url)
+        #expect(tokenizer.vocabularySize == 4)
+        #expect(tokenizer.encode("ab<extra>ba") == [2, 3, 1, 0])
+        #expect(tokenizer.token(forID: 3) == "<extra>" && tokenizer.id(forToken: "<extra>") == 3)
+        #expect(tokenizer.decode([2, 3, 7, -1], skipSpecialTokens: true) == "ab<extra>")
     }
 
     @Test func cleanUpWorksOnCodePointsInTransformersOrder() {

@@ -54,3 +54,33 @@ struct PromptSubspaceTests {
         #expect(prompts[0, 0, 0] == 1.5)
     }
 }
+
+@Suite("Principal prompt subspace")
+struct PrincipalSubspaceTests {
+    @Test func spansTheLeadingDirectionsOfThePrompts() throws {
+        // Prompts on a 2-D affine plane in R^(3x2) plus tiny noise: PCA with d = 2 reconstructs
+        // them almost exactly, d = 1 does not.
+        var g = RandomGenerator(seed: 8)
+        let base = Tensor.randomNormal([3, 2], generator: &g)
+        let u = Tensor.randomNormal([3, 2], generator: &g), v = Tensor.randomNormal([3, 2], generator: &g)
+        var prompts: [Tensor] = []
+        for _ in 0..<6 {
+            let a = Float(g.nextNormal()), b = Float(g.nextNormal())
+            prompts.append(base + u * a + v * b + Tensor.randomNormal([3, 2], standardDeviation: 1e-4, generator: &g))
+        }
+        let plane = try PrincipalSubspace.fit(prompts, dimension: 2)
+        let line = try PrincipalSubspace.fit(prompts, dimension: 1)
+        // Orthonormal basis.
+        let gram = Tensor.matmul(plane.basis.value, plane.basis.value, transposeA: true)
+        #expect(gram.maxAbsDifference(Tensor([1, 0, 0, 1], shape: [2, 2])) < 1e-5)
+        func error(_ s: LinearPromptSubspace) -> Float {
+            prompts.map { p in
+                let r = s.prompts(for: s.coordinates(of: p.unsqueezed(0))).reshaped([3, 2])
+                return r.maxAbsDifference(p)
+            }.max()!
+        }
+        #expect(error(plane) < 1e-3)
+        #expect(error(line) > 1e-2)
+        #expect(throws: TrainingError.self) { _ = try PrincipalSubspace.fit(prompts, dimension: 7) }
+    }
+}

@@ -64,6 +64,10 @@ extension Tensor {
 
     /// Differentiates this scalar: accumulates d(self)/d(leaf) into every leaf it depends on.
     ///
+    /// The pass consumes the recorded graph (each op's saved activations are freed as soon as its
+    /// backward has run), so it runs once per forward: a second `backward()` through the same ops
+    /// is a programmer error and stops the program.
+    ///
     /// - Parameter seed: the gradient of some outer value with respect to `self`; defaults to 1
     ///   (and then `self` must have one element).
     public func backward(seed: Tensor? = nil) {
@@ -90,8 +94,14 @@ extension Tensor {
         }
         root.accumulate(start)
         for n in order.reversed() where !n.isLeaf {
-            guard let g = n.gradient, let body = n.backward else { continue }
+            guard let g = n.gradient else { continue }
             n.gradient = nil
+            // A second pass through the same recorded op would silently drop every gradient
+            // behind it (its closure and activations are gone), as PyTorch's error also says.
+            guard let body = n.backward else {
+                preconditionFailure("backward() reached an op whose graph an earlier backward() already consumed; "
+                                    + "sum the losses and call backward() once, or recompute the forward")
+            }
             n.backward = nil  // releases the activations the closure captured
             body(g)
         }

@@ -1,5 +1,6 @@
 import CBLAS
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,11 @@ import Glibc
 /// therefore does not link OpenBLAS: on first use it sets `OPENBLAS_CORETYPE` to the best family
 /// the CPU supports (``CPUFeatures/preferredOpenBLASCore``) unless the user set it, then loads the
 /// library with `dlopen`, and checks one multiplication against a double-precision reference.
-/// `IPT_BLAS_CORETYPE=auto|off|<name>` overrides the choice (`off`: trust OpenBLAS).
-/// Without OpenBLAS a slow built-in GEMM keeps everything correct, and ``info`` says so.
+/// `IPT_BLAS_CORETYPE=auto|off|<name>` overrides the choice (`off`: trust OpenBLAS; a named family
+/// this CPU cannot run is refused, as it would die on an illegal instruction, and the automatic
+/// choice is used instead). A non-empty `OPENBLAS_CORETYPE` set by the user always wins.
+/// Without OpenBLAS, or when the check fails, ``referenceSgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+/// keeps everything correct (slowly), and ``info`` says so. ``statistics`` counts the GEMMs done.
 public enum BLAS {
     /// What was loaded and how it behaves.
     public struct Info: Codable, Sendable {
@@ -65,46 +69,23 @@ public enum BLAS {
         library.setThreads?(Int32(n))
     }
 
-    /// Handle of the loaded OpenBLAS (for LAPACKE, which must resolve against the same library).
+    /// Whether OpenBLAS was loaded (even if its check failed; LAPACKE would then run on it).
     static var isOpenBLASLoaded: Bool { library.handle != nil }
 
     private static func load() -> Library {
         let candidates = ["libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
         var source = "OpenBLAS's own detection"
         let environment = ProcessInfo.processInfo.environment
-        var request = environment["IPT_BLAS_CORETYPE"].flatMap { $0.isEmpty ? nil : $0.uppercased() } ?? "AUTO"
         let alreadyLoaded = candidates.contains { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }
-        // OpenBLAS runs a forced kernel family without checking the CPU (illegal instruction), so
-        // a family whose vector extensions are missing is ignored, with a note in `coreSource`.
-        func unrunnable(_ variable: String, _ core: String) -> String? {
-            let missing = CPUFeatures.current.missingExtensions(forOpenBLASCore: core)
-            return missing.isEmpty ? nil : "; \(variable)=\(core) ignored, the CPU lacks \(missing.joined(separator: ", "))"
-        }
-        var user = environment["OPENBLAS_CORETYPE"] ?? ""
-        var ignored = ""
-        if !alreadyLoaded, let note = unrunnable("OPENBLAS_CORETYPE", user) {
-            unsetenv("OPENBLAS_CORETYPE")
-            ignored += note
-            user = ""
-        }
-        if let note = unrunnable("IPT_BLAS_CORETYPE", request) {
-            ignored += note
-            request = "AUTO"
-        }
         if alreadyLoaded {
             source = "already loaded by the process (OPENBLAS_CORETYPE as it was then)"
-        } else if !user.isEmpty {
+        } else if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
             source = "OPENBLAS_CORETYPE=\(user) (set by the user)"
-        } else if request == "OFF" {
-            source = "OpenBLAS's own detection (IPT_BLAS_CORETYPE=off)"
-        } else if request != "AUTO" {
-            setenv("OPENBLAS_CORETYPE", request, 1)
-            source = "IPT_BLAS_CORETYPE=\(request)"
-        } else if let core = CPUFeatures.current.preferredOpenBLASCore {
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            source = "chosen by IPTCore from the CPU's flags (\(core))"
+        } else {
+            let choice = coreChoice(request: environment["IPT_BLAS_CORETYPE"], cpu: CPUFeatures.current)
+            if let core = choice.core { setenv("OPENBLAS_CORETYPE", core, 1) }
+            source = choice.source
         }
-        source += ignored
         var handle: UnsafeMutableRawPointer? = nil
         var loadedName = ""
         for name in candidates {
@@ -137,6 +118,29 @@ public enum BLAS {
         // A kernel that computes wrong numbers is worse than a slow one.
         return Library(handle: handle, sgemm: verified ? sgemm : nil, setThreads: setThreads,
                        getThreads: getThreads, info: info)
+    }
+
+    /// The `OPENBLAS_CORETYPE` to set (nil: leave OpenBLAS to its own detection) for an
+    /// `IPT_BLAS_CORETYPE` request, and how it was chosen (for ``Info/coreSource``).
+    ///
+    /// - Parameters:
+    ///   - request: `auto` (also empty or `nil`), `off`, or a kernel family name (any case).
+    ///   - cpu: the CPU the kernels must run on.
+    public static func coreChoice(request: String?, cpu: CPUFeatures) -> (core: String?, source: String) {
+        let name = (request ?? "").trimmingCharacters(in: .whitespaces).uppercased()
+        let automatic = cpu.preferredOpenBLASCore
+        let automaticSource = automatic.map { "chosen by IPTCore from the CPU's flags (\($0))" } ?? "OpenBLAS's own detection"
+        switch name {
+        case "", "AUTO":
+            return (automatic, automaticSource)
+        case "OFF":
+            return (nil, "OpenBLAS's own detection (IPT_BLAS_CORETYPE=off)")
+        default:
+            if cpu.canRun(openBLASCore: name) == false {
+                return (automatic, "IPT_BLAS_CORETYPE=\(name) refused: this CPU lacks its instructions; \(automaticSource)")
+            }
+            return (name, "IPT_BLAS_CORETYPE=\(name)")
+        }
     }
 
     /// Largest relative error of OpenBLAS against a double-precision reference on all four
@@ -179,6 +183,7 @@ public enum BLAS {
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension")
         precondition(m < Int(Int32.max) && n < Int(Int32.max) && k < Int(Int32.max), "GEMM dimension too large")
+        GemmCounter.record(flops: 2 * m * n * k)
         if m == 0 || n == 0 { return }
         if k == 0 {
             for i in 0..<m { scaleRow(c + i * ldc, n, beta) }
@@ -188,7 +193,8 @@ public enum BLAS {
             f(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
               blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
         } else {
-            referenceGemm(transposeA, transposeB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            referenceSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                           a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
         }
     }
 
@@ -196,18 +202,21 @@ public enum BLAS {
         for j in 0..<n { row[j] = beta == 0 ? 0 : row[j] * beta }
     }
 
-    /// Straightforward GEMM used only when OpenBLAS cannot be loaded.
-    private static func referenceGemm(
-        _ ta: Bool, _ tb: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
-        _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+    /// The built-in GEMM that ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+    /// falls back to when OpenBLAS is absent or fails its check: same contract (`C` is not read
+    /// when `beta` is 0), straightforward loops, not counted in ``statistics``. Public so that it
+    /// can be compared with OpenBLAS.
+    public static func referenceSgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         for i in 0..<m {
             let row = c + i * ldc
             scaleRow(row, n, beta)
             for p in 0..<k {
-                let av = alpha * (ta ? a[p * lda + i] : a[i * lda + p])
-                if tb {
+                let av = alpha * (transposeA ? a[p * lda + i] : a[i * lda + p])
+                if transposeB {
                     for j in 0..<n { row[j] += av * b[j * ldb + p] }
                 } else {
                     let brow = b + p * ldb
@@ -215,5 +224,58 @@ public enum BLAS {
                 }
             }
         }
+    }
+}
+
+extension BLAS {
+    /// GEMM calls made through ``BLAS/sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
+    /// and their floating-point operations (2 m n k each).
+    public struct Statistics: Sendable, Equatable, Codable {
+        public var gemmCalls: Int
+        public var floatingPointOperations: Int
+
+        public init(gemmCalls: Int = 0, floatingPointOperations: Int = 0) {
+            self.gemmCalls = gemmCalls
+            self.floatingPointOperations = floatingPointOperations
+        }
+    }
+
+    /// Totals since the process started, over all threads. The difference of two readings divided
+    /// by the time between them is the achieved GEMM FLOP/s.
+    public static var statistics: Statistics { GemmCounter.total.snapshot }
+
+    /// Runs `body` and returns its result with the GEMMs it made on the current thread or task
+    /// (GEMMs of concurrently running work elsewhere are not included; nested counts add up).
+    public static func counting<R>(_ body: () throws -> R) rethrows -> (result: R, statistics: Statistics) {
+        let counter = GemmCounter(parent: GemmCounter.scoped)
+        let result = try GemmCounter.$scoped.withValue(counter) { try body() }
+        return (result, counter.snapshot)
+    }
+}
+
+/// Thread-safe GEMM counters: one process-wide total and task-local ones for ``BLAS/counting(_:)``.
+final class GemmCounter: Sendable {
+    private let calls = Atomic<Int>(0)
+    private let flops = Atomic<Int>(0)
+    private let parent: GemmCounter?
+
+    static let total = GemmCounter(parent: nil)
+    @TaskLocal static var scoped: GemmCounter?
+
+    init(parent: GemmCounter?) { self.parent = parent }
+
+    var snapshot: BLAS.Statistics {
+        BLAS.Statistics(gemmCalls: calls.load(ordering: .relaxed), floatingPointOperations: flops.load(ordering: .relaxed))
+    }
+
+    private func add(flops n: Int) {
+        calls.wrappingAdd(1, ordering: .relaxed)
+        flops.wrappingAdd(n, ordering: .relaxed)
+        parent?.add(flops: n)
+    }
+
+    static func record(flops n: Int) {
+        total.add(flops: n)
+        scoped?.add(flops: n)
     }
 }

@@ -4,7 +4,8 @@ import Foundation
 public struct CPUFeatures: Sendable, Codable {
     /// The CPU's model name, as the kernel reports it.
     public let modelName: String
-    /// Vector-related feature flags present (sse4_2, avx, avx2, fma, avx512f, avx512_bf16, amx_tile, ...).
+    /// Vector-related feature flags present (pni (SSE3), ssse3, sse4_1, sse4_2, avx, avx2, fma,
+    /// avx512f, avx512_bf16, amx_tile, ...).
     public let vectorExtensions: [String]
     /// Online logical processors.
     public let logicalProcessors: Int
@@ -25,7 +26,7 @@ public struct CPUFeatures: Sendable, Codable {
             if parts[0] == "flags", flags.isEmpty { flags = parts[1].split(separator: " ").map(String.init) }
             if parts[0] == "model name", model == "unknown" { model = parts[1] }
         }
-        let interesting = ["sse4_2", "avx", "avx2", "fma", "f16c"]
+        let interesting = ["pni", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c"]
         let vector = flags.filter { interesting.contains($0) || $0.hasPrefix("avx512") || $0.hasPrefix("amx") || $0 == "avx_vnni" }
         self.modelName = model
         self.vectorExtensions = vector
@@ -35,24 +36,6 @@ public struct CPUFeatures: Sendable, Codable {
     /// Whether every one of `flags` is present.
     public func has(_ flags: String...) -> Bool { flags.allSatisfy(vectorExtensions.contains) }
 
-    /// The vector extensions that OpenBLAS's kernel family `core` (an `OPENBLAS_CORETYPE` name, any
-    /// case) uses and this CPU lacks. Empty when the CPU can run the family, and for names not
-    /// checked here (older families, or names OpenBLAS does not know and ignores).
-    public func missingExtensions(forOpenBLASCore core: String) -> [String] {
-        let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]
-        let needed: [String]
-        switch core.uppercased() {
-        case "SAPPHIRERAPIDS": needed = avx512 + ["avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16"]
-        case "COOPERLAKE": needed = avx512 + ["avx512_bf16"]
-        case "SKYLAKEX": needed = avx512
-        case "HASWELL", "ZEN": needed = ["avx2", "fma"]
-        case "SANDYBRIDGE": needed = ["avx"]
-        case "NEHALEM": needed = ["sse4_2"]
-        default: needed = []
-        }
-        return needed.filter { !vectorExtensions.contains($0) }
-    }
-
     /// The fastest OpenBLAS kernel family (an `OPENBLAS_CORETYPE` value) this CPU can run, or `nil`
     /// when OpenBLAS's own detection should be trusted.
     ///
@@ -60,10 +43,24 @@ public struct CPUFeatures: Sendable, Codable {
     /// SSE3 "Prescott" kernels, about 5x slower. The AVX-512 kernels need F, CD, BW, DQ and VL;
     /// Cooperlake's additionally need AVX512-BF16.
     public var preferredOpenBLASCore: String? {
-        let skylakeX = has("avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl")
-        if skylakeX && has("avx512_bf16") { return "COOPERLAKE" }
-        if skylakeX { return "SKYLAKEX" }
-        if has("avx2", "fma") { return "HASWELL" }
+        for core in ["COOPERLAKE", "SKYLAKEX", "HASWELL"] where canRun(openBLASCore: core) == true { return core }
         return nil
+    }
+
+    /// The instruction-set flags each x86-64 OpenBLAS kernel family needs (OpenBLAS 0.3.21 names).
+    static let openBLASCoreRequirements: [String: [String]] = {
+        let skylakeX = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl", "avx2", "fma"]
+        return [
+            "PRESCOTT": ["pni"], "CORE2": ["ssse3"], "PENRYN": ["sse4_1"], "DUNNINGTON": ["sse4_1"],
+            "NEHALEM": ["sse4_2"], "SANDYBRIDGE": ["avx"], "HASWELL": ["avx2", "fma"], "ZEN": ["avx2", "fma"],
+            "SKYLAKEX": skylakeX, "COOPERLAKE": skylakeX + ["avx512_bf16"],
+            "SAPPHIRERAPIDS": skylakeX + ["avx512_bf16", "amx_tile", "amx_bf16"],
+        ]
+    }()
+
+    /// Whether this CPU has the instructions of an OpenBLAS kernel family (`OPENBLAS_CORETYPE`
+    /// value, any case): `nil` for a name IPTCore does not know (OpenBLAS then decides).
+    public func canRun(openBLASCore name: String) -> Bool? {
+        CPUFeatures.openBLASCoreRequirements[name.uppercased()].map { $0.allSatisfy(vectorExtensions.contains) }
     }
 }

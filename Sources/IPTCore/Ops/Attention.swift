@@ -86,11 +86,15 @@ extension Tensor {
             }
         }
         let qNode = query.node, kNode = key.node, vNode = value.node
-        let (qv, kv, vv) = (query.detached(), key.detached(), value.detached())
+        // Keep only the inputs the backward reads: K for dQ, Q for dK, V for both (dP = dO V^T).
+        let empty = Tensor.zeros([0])
+        let kv = qNode != nil ? key.detached() : empty
+        let qv = kNode != nil ? query.detached() : empty
+        let vv = qNode != nil || kNode != nil ? value.detached() : empty
         return out.recorded(from: [query, key, value]) { g in
-            let dq = qNode != nil ? Tensor.zeros(qv.shape) : nil
-            let dk = kNode != nil ? Tensor.zeros(kv.shape) : nil
-            let dv = vNode != nil ? Tensor.zeros(vv.shape) : nil
+            let dq = qNode != nil ? Tensor.zeros([b, t, c]) : nil
+            let dk = kNode != nil ? Tensor.zeros([b, s, c]) : nil
+            let dv = vNode != nil ? Tensor.zeros([b, s, c]) : nil
             let weights = dropMask.map { probabilities.zipped($0) { $0 * $1 } } ?? probabilities
             let dScores = Tensor.uninitialized([t, s])
             let dWeights = Tensor.uninitialized([t, s])
@@ -123,6 +127,11 @@ extension Tensor {
                                             }
                                         }
                                         softmaxBackwardRows(y: ph, g: dw, out: ds, rows: t, width: s)
+                                        // Masked scores are constants (masked_fill): no gradient flows
+                                        // to them. Only matters for a fully masked row, whose uniform
+                                        // probabilities would otherwise pass one back.
+                                        applyMask(ds, t: t, s: s, padding: mask.keyPadding?[bi], causal: mask.causal,
+                                                  offset: causalOffset, negative: 0)
                                         if let dq {
                                             // dQ_h (T, D) = scale dS K_h
                                             BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: scale,
@@ -149,7 +158,7 @@ extension Tensor {
     }
 }
 
-/// Sets masked scores of one (T, S) block to `negative`.
+/// Sets masked scores of one (T, S) block to `negative` (0 when masking their gradients).
 func applyMask(_ scores: UnsafeMutablePointer<Float>, t: Int, s: Int, padding: [Bool]?, causal: Bool,
                offset: Int, negative: Float) {
     if let padding {

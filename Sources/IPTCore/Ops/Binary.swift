@@ -133,22 +133,26 @@ extension Tensor {
     }
 
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(MulKernel.self, a, b).recorded(from: [a, b]) { g in
-            let av = a.detached(), bv = b.detached()
-            if let n = a.node { n.accumulate(binaryKernel(MulKernel.self, g, bv).summed(toShape: a.shape)) }
-            if let n = b.node { n.accumulate(binaryKernel(MulKernel.self, g, av).summed(toShape: b.shape)) }
+        // da needs b's values and db needs a's: keep each only if the other side needs a gradient.
+        let (na, sa, nb, sb) = (a.node, a.shape, b.node, b.shape)
+        let bv = na != nil ? b.detached() : nil, av = nb != nil ? a.detached() : nil
+        return binaryKernel(MulKernel.self, a, b).recorded(from: [a, b]) { g in
+            if let na, let bv { na.accumulate(binaryKernel(MulKernel.self, g, bv).summed(toShape: sa)) }
+            if let nb, let av { nb.accumulate(binaryKernel(MulKernel.self, g, av).summed(toShape: sb)) }
         }
     }
 
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        binaryKernel(DivKernel.self, a, b).recorded(from: [a, b]) { g in
-            let av = a.detached(), bv = b.detached()
+        // da = g / b needs b; db = -g a / b^2 = -(g / b) * y needs b and the output y, not a.
+        let (na, sa, nb, sb) = (a.node, a.shape, b.node, b.shape)
+        let bv = b.detached()
+        let out = binaryKernel(DivKernel.self, a, b)
+        let y: Tensor? = nb != nil ? out : nil
+        return out.recorded(from: [a, b]) { g in
             let gOverB = binaryKernel(DivKernel.self, g, bv)
-            if let n = a.node { n.accumulate(gOverB.summed(toShape: a.shape)) }
-            if let n = b.node {
-                // d(a/b)/db = -a / b^2
-                let term = binaryKernel(DivKernel.self, binaryKernel(MulKernel.self, gOverB, av), bv)
-                n.accumulate((term.summed(toShape: b.shape) * -1).detached())
+            if let na { na.accumulate(gOverB.summed(toShape: sa)) }
+            if let nb, let y {
+                nb.accumulate((binaryKernel(MulKernel.self, gOverB, y).summed(toShape: sb) * -1).detached())
             }
         }
     }

@@ -46,7 +46,7 @@ extension Tensor {
                 }
             }
         }
-        let xNode = x.node, wNode = weight.node, bNode = bias.node
+        let xNode = x.node, wNode = weight.node, bNode = bias.node, xShape = x.shape
         let w = weight.detached()
         return out.recorded(from: [x, weight, bias]) { g in
             g.withUnsafeBufferPointer { pg in
@@ -65,7 +65,7 @@ extension Tensor {
                     }
                     if let xNode {
                         // dx = inv/C * (C*gw - sum(gw) - xhat * sum(gw * xhat)),  gw = g * weight
-                        let dx = Tensor.uninitialized(x.shape)
+                        let dx = Tensor.uninitialized(xShape)
                         w.withUnsafeBufferPointer { pw in
                             let wp = pw.baseAddress!, d = dx.storage.pointer
                             Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in

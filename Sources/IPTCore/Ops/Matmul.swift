@@ -56,12 +56,16 @@ extension Tensor {
                 }
             }
         }
+        // dA needs B's values and dB needs A's: keep each only if the other side needs a gradient.
+        let aNode = a.node, bNode = b.node, aShape = a.shape, bShape = b.shape
+        let empty = Tensor.zeros([0])
+        let av = bNode != nil ? a.detached() : empty
+        let bv = aNode != nil ? b.detached() : empty
         return out.recorded(from: [a, b]) { g in
-            let av = a.detached(), bv = b.detached()
             g.withUnsafeBufferPointer { pg in
-                if let node = a.node {
+                if let node = aNode {
                     // d op(A) = alpha dC op(B)^T;  dA = that, or its transpose.
-                    let da = Tensor.zeros(a.shape)
+                    let da = Tensor.zeros(aShape)
                     bv.withUnsafeBufferPointer { pb in
                         let strideOut = aBatched ? ra * ca : 0
                         if !transposeA {
@@ -85,9 +89,9 @@ extension Tensor {
                     }
                     node.accumulate(da)
                 }
-                if let node = b.node {
+                if let node = bNode {
                     // d op(B) = alpha op(A)^T dC;  dB = that, or its transpose.
-                    let db = Tensor.zeros(b.shape)
+                    let db = Tensor.zeros(bShape)
                     av.withUnsafeBufferPointer { pa in
                         let strideOut = bBatched ? rb * cb : 0
                         if !transposeB {

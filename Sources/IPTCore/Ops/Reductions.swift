@@ -15,9 +15,10 @@ extension Tensor {
                 i = end
             }
         }
-        let input = self
+        // The backward needs the node and shape only, not the values.
+        let node = self.node, inputShape = shape
         return Tensor(scalar: Float(total)).recorded(from: [self]) { g in
-            input.node?.accumulate(Tensor.full(input.shape, g.item))
+            node?.accumulate(Tensor.full(inputShape, g.item))
         }
     }
 
@@ -37,9 +38,9 @@ extension Tensor {
         let keptShape = shape.enumerated().map { reduce.contains($0.offset) ? 1 : $0.element }
         let finalShape = keepingDimensions ? keptShape : shape.enumerated().filter { !reduce.contains($0.offset) }.map(\.element)
         let out = Tensor(shape: finalShape, storage: result.storage)
-        let input = self
+        let node = self.node, inputShape = shape
         return out.recorded(from: [self]) { g in
-            input.node?.accumulate(Tensor.zeros(input.shape) + g.detached().reshaped(keptShape))
+            node?.accumulate(g.detached().reshaped(keptShape).broadcast(to: inputShape))
         }
     }
 
@@ -75,7 +76,7 @@ extension Tensor {
 
     /// Means over `axes`.
     public func mean(axes: [Int], keepingDimensions: Bool = false) -> Tensor {
-        let n = axes.map { shape[normalizedAxis($0)] }.reduce(1, *)
+        let n = Set(axes.map(normalizedAxis)).map { shape[$0] }.reduce(1, *)
         return sum(axes: axes, keepingDimensions: keepingDimensions) * (1 / Float(Swift.max(n, 1)))
     }
 
@@ -105,10 +106,10 @@ extension Tensor {
             }
         }
         let finalShape = keepingDimensions ? keptShape : shape.enumerated().filter { $0.offset != ax }.map(\.element)
-        let input = self
+        let node = self.node, inputShape = shape
         return Tensor(shape: finalShape, storage: out.storage).recorded(from: [self]) { g in
-            guard let node = input.node else { return }
-            let grad = Tensor.zeros(input.shape)
+            guard let node else { return }
+            let grad = Tensor.zeros(inputShape)
             g.withUnsafeBufferPointer { gs in
                 let d = grad.storage.pointer
                 for o in 0..<outer {

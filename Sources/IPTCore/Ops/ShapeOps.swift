@@ -10,9 +10,10 @@ extension Tensor {
             target[unknown] = count / known
         }
         precondition(Tensor.elementCount(target) == count, "cannot reshape \(shape) to \(newShape)")
-        let input = self
+        // Backward closures here capture the node and shape only, never the input's values.
+        let node = self.node, inputShape = shape
         return Tensor(shape: target, storage: storage).recorded(from: [self]) { g in
-            input.node?.accumulate(g.reshaped(input.shape))
+            node?.accumulate(g.reshaped(inputShape))
         }
     }
 
@@ -30,8 +31,8 @@ extension Tensor {
         }
         var inverse = [Int](repeating: 0, count: rank)
         for (i, a) in axes.enumerated() { inverse[a] = i }
-        let input = self
-        return out.recorded(from: [self]) { g in input.node?.accumulate(g.permuted(inverse)) }
+        let node = self.node
+        return out.recorded(from: [self]) { g in node?.accumulate(g.permuted(inverse)) }
     }
 
     /// Swaps two axes (copies).
@@ -64,10 +65,10 @@ extension Tensor {
                 (d + o * rowOut).update(from: s + o * rowIn + range.lowerBound * inner, count: rowOut)
             }
         }
-        let input = self
+        let node = self.node, inputShape = shape
         return out.recorded(from: [self]) { g in
-            guard let node = input.node else { return }
-            var full = Tensor.zeros(input.shape)
+            guard let node else { return }
+            var full = Tensor.zeros(inputShape)
             g.withUnsafeBufferPointer { gs in
                 full.withUnsafeMutableBufferPointer { fd in
                     for o in 0..<outer {
@@ -106,10 +107,11 @@ extension Tensor {
             }
             offset += rowIn
         }
+        let nodes = tensors.map(\.node)
         return out.recorded(from: tensors) { g in
             var start = 0
-            for (t, e) in zip(tensors, extents) {
-                if let node = t.node { node.accumulate(g.detached().slice(axis: ax, start..<(start + e))) }
+            for (node, e) in zip(nodes, extents) {
+                if let node { node.accumulate(g.detached().slice(axis: ax, start..<(start + e))) }
                 start += e
             }
         }

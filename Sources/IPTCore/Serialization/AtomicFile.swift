@@ -8,6 +8,11 @@ public struct FileWriteError: Error, CustomStringConvertible, Equatable {
     public let path: String
     public let problem: String
 
+    public init(path: String, problem: String) {
+        self.path = path
+        self.problem = problem
+    }
+
     public var description: String { "\(path): \(problem)" }
 }
 

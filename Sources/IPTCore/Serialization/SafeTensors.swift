@@ -67,47 +67,58 @@ public enum SafeTensors {
 
     private struct HeaderProblem: Error { let message: String }
 
-    private struct AnyKey: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
-
-    /// The JSON header, decoded key by key so that a problem names its tensor.
-    private struct Header: Decodable {
+    /// The JSON header's entries and metadata; a problem names its tensor. Parsed with
+    /// JSONSerialization rather than JSONDecoder, which would take `4.0` for the integer 4.
+    private static func decodeHeader(_ data: Data) throws -> (entries: [Entry], metadata: [String: String]) {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw HeaderProblem(message: "header is not valid JSON")
+        }
+        guard let dictionary = object as? [String: Any] else { throw HeaderProblem(message: "header is not a JSON object") }
         var entries: [Entry] = []
         var metadata: [String: String] = [:]
-
-        private struct Info: Decodable {
-            let dtype: String
-            let shape: [Int]
-            let data_offsets: [Int]
-        }
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.container(keyedBy: AnyKey.self)
-            for key in container.allKeys {
-                if key.stringValue == "__metadata__" {
-                    guard let m = try? container.decode([String: String].self, forKey: key) else {
-                        throw HeaderProblem(message: "__metadata__ is not an object of strings")
+        for (name, value) in dictionary {
+            if name == "__metadata__" {
+                guard let fields = value as? [String: Any] else {
+                    throw HeaderProblem(message: "__metadata__ is not an object of strings")
+                }
+                for (key, field) in fields {
+                    guard let text = field as? String else {
+                        throw HeaderProblem(message: "__metadata__ value of \(key) is not a string")
                     }
-                    metadata = m
-                    continue
+                    metadata[key] = text
                 }
-                guard let info = try? container.decode(Info.self, forKey: key) else {
-                    throw HeaderProblem(message: "tensor \(key.stringValue): entry needs dtype (string), shape and data_offsets (integer lists)")
-                }
-                guard info.shape.allSatisfy({ $0 >= 0 }) else {
-                    throw HeaderProblem(message: "tensor \(key.stringValue): negative extent in shape \(info.shape)")
-                }
-                guard info.data_offsets.count == 2, info.data_offsets.allSatisfy({ $0 >= 0 }) else {
-                    throw HeaderProblem(message: "tensor \(key.stringValue): data_offsets must be two non-negative integers")
-                }
-                entries.append(Entry(name: key.stringValue, dtype: info.dtype, shape: info.shape,
-                                     begin: info.data_offsets[0], end: info.data_offsets[1]))
+                continue
             }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = integers(info["shape"]), let offsets = integers(info["data_offsets"]) else {
+                throw HeaderProblem(message: "tensor \(name): entry needs dtype (string), shape and data_offsets (integer lists)")
+            }
+            guard shape.allSatisfy({ $0 >= 0 }) else {
+                throw HeaderProblem(message: "tensor \(name): negative extent in shape \(shape)")
+            }
+            guard offsets.count == 2, offsets.allSatisfy({ $0 >= 0 }) else {
+                throw HeaderProblem(message: "tensor \(name): data_offsets must be two non-negative integers, got \(offsets)")
+            }
+            entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: offsets[0], end: offsets[1]))
         }
+        return (entries, metadata)
+    }
+
+    /// A JSON list of integers (not floats, not booleans), or nil.
+    private static func integers(_ value: Any?) -> [Int]? {
+        guard let list = value as? [Any] else { return nil }
+        var result: [Int] = []
+        for element in list {
+            // A JSON integer parses to a signed integer NSNumber; a fraction or exponent gives "d",
+            // a boolean "c" (and `is Bool` would also match the integers 0 and 1).
+            guard let number = element as? NSNumber, ["i", "l", "q", "s"].contains(String(cString: number.objCType)),
+                  let integer = element as? Int else { return nil }
+            result.append(integer)
+        }
+        return result
     }
 
     private static func header(_ file: MappedFile, path: String) throws -> (entries: [Entry], metadata: [String: String], dataStart: Int) {
@@ -118,16 +129,12 @@ public enum SafeTensors {
         guard n <= UInt64(maximumHeaderLength) else { throw fail("header length \(n) exceeds the limit of \(maximumHeaderLength) bytes") }
         guard Int(n) <= file.count - 8 else { throw fail("header length \(n) exceeds the file size \(file.count) (truncated file?)") }
         let headerData = Data(bytes: file.bytes + 8, count: Int(n))
-        let decoded: Header
+        var entries: [Entry], metadata: [String: String]
         do {
-            decoded = try JSONDecoder().decode(Header.self, from: headerData)
+            (entries, metadata) = try decodeHeader(headerData)
         } catch let error as HeaderProblem {
             throw fail(error.message)
-        } catch {
-            throw fail("header is not a valid safetensors JSON object")
         }
-        let metadata = decoded.metadata
-        var entries = decoded.entries
         let dataStart = 8 + Int(n)
         let dataSize = file.count - dataStart
         entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }

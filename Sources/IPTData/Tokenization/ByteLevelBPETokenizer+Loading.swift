@@ -3,9 +3,12 @@ import Foundation
 extension ByteLevelBPETokenizer {
     /// Loads a tokenizer from a Hugging Face tokenizer folder.
     ///
-    /// Reads `tokenizer.json` when the folder has one, else `vocab.json` + `merges.txt`; then
-    /// `tokenizer_config.json` and `special_tokens_map.json` when present (the second wins), for the
-    /// special-token roles, extra added tokens and `add_prefix_space`.
+    /// Reads `tokenizer.json` when the folder has one, else `vocab.json` + `merges.txt`; and
+    /// `tokenizer_config.json` and `special_tokens_map.json` when present (the second wins) for the
+    /// special-token roles (`bos_token`... `mask_token`, `additional_special_tokens`; tokens they
+    /// name become special added tokens, as in transformers). Without a `tokenizer.json` they also
+    /// give `added_tokens_decoder` (flags such as `lstrip`), `tokenizer_class` and `add_prefix_space`;
+    /// with one, its own added tokens, pre-tokenizer and post-processor are used.
     ///
     /// Without a `tokenizer.json`, defaults follow transformers 5: a vocabulary with `<s>` gets
     /// RoBERTa/BART roles (`<s>` `</s>` `<unk>` `<pad>` `<mask>`, those it has) and `<s> ... </s>`
@@ -15,19 +18,23 @@ extension ByteLevelBPETokenizer {
     /// surrounding spaces, unless `tokenizer_config.json` says otherwise (transformers 5 loads
     /// BART's `<mask>` from these two files with `lstrip` off; the Hub's `tokenizer.json` has it on).
     ///
-    /// - Parameter folder: the tokenizer folder.
+    /// - Parameters:
+    ///   - folder: the tokenizer folder.
+    ///   - cacheCapacity: how many distinct words the encoding cache keeps before it starts over
+    ///     (default 65,536; Hugging Face keeps 10,000).
     /// - Throws: `TokenizerError` naming the file and line or key of the first problem.
-    public static func load(folder: URL) throws -> ByteLevelBPETokenizer {
+    public static func load(folder: URL, cacheCapacity: Int = 65_536) throws -> ByteLevelBPETokenizer {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw TokenizerError.missingFile(path: folder.path)
         }
+        guard cacheCapacity > 0 else { throw TokenizerError.invalidArgument("the cache capacity must be positive, not \(cacheCapacity)") }
         let settings = try TokenizerSettings(folder: folder)
         let tokenizerJSON = folder.appendingPathComponent("tokenizer.json")
         let configuration = FileManager.default.fileExists(atPath: tokenizerJSON.path)
             ? try configurationFromTokenizerJSON(tokenizerJSON, settings: settings)
             : try configurationFromVocabularyFiles(folder: folder, settings: settings)
-        return ByteLevelBPETokenizer(configuration)
+        return ByteLevelBPETokenizer(configuration, cacheCapacity: cacheCapacity)
     }
 
     // MARK: - vocab.json + merges.txt
@@ -38,14 +45,7 @@ extension ByteLevelBPETokenizer {
         let merges = try readMergesFile(mergesURL, vocabulary: vocabulary)
 
         // Roles: the settings, else the conventions of the vocabulary's family.
-        var contents: [TokenizerSettings.Role: String] = [:]
-        if vocabulary["<s>"] != nil {
-            let roberta: [TokenizerSettings.Role: String] = [.bos: "<s>", .eos: "</s>", .unk: "<unk>", .pad: "<pad>",
-                                                             .mask: "<mask>", .cls: "<s>", .sep: "</s>"]
-            contents = roberta.filter { vocabulary[$0.value] != nil }
-        } else if vocabulary["<|endoftext|>"] != nil {
-            contents = [.bos: "<|endoftext|>", .eos: "<|endoftext|>", .unk: "<|endoftext|>"]
-        }
+        var contents = conventionalRoles { vocabulary[$0] != nil }
         for (role, token) in settings.roles {
             contents[role] = token?.content
         }
@@ -62,7 +62,7 @@ extension ByteLevelBPETokenizer {
             }
         }
         let roleOrder: [TokenizerSettings.Role] = [.bos, .pad, .eos, .unk, .cls, .sep, .mask]
-        let extraTokens = roleOrder.compactMap { role in contents[role].map { (settings.roleSource(role), $0, role) } }
+        let extraTokens = roleOrder.compactMap { role in contents[role].map { (role.rawValue, $0, role) } }
             + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0, nil) }
         for (source, content, role) in extraTokens where !addedTokens.contains(where: { $0.content == content }) {
             guard let id = vocabulary[content] else {
@@ -80,10 +80,10 @@ extension ByteLevelBPETokenizer {
 
         let clsID = id(.cls) ?? id(.bos), sepID = id(.sep) ?? id(.eos)
         let wantsTemplate: Bool
-        if let tokenizerClass = settings.tokenizerClass?.lowercased() {
-            wantsTemplate = tokenizerClass.contains("bart") || tokenizerClass.contains("roberta")
+        if let tokenizerClass = settings.tokenizerClass {
+            wantsTemplate = tokenizerClass.lowercased().contains("bart") || tokenizerClass.lowercased().contains("roberta")
             if wantsTemplate && (clsID == nil || sepID == nil) {
-                throw settings.failure(at: "tokenizer_class", "\(settings.tokenizerClass!) needs <s> and </s> tokens, and the vocabulary has none")
+                throw settings.failure(at: "tokenizer_class", "\(tokenizerClass) needs <s> and </s> tokens, and the vocabulary has none")
             }
         } else {
             wantsTemplate = vocabulary["<s>"] != nil && vocabulary["</s>"] != nil
@@ -105,24 +105,19 @@ extension ByteLevelBPETokenizer {
         "id \(id) is too large for a tokenizer of this size (ids must be below \(limit))"
     }
 
-    /// vocab.json: an object of token -> id, ids unique and below ``idLimit(tokenCount:)``.
+    /// vocab.json: an object of token -> id, tokens and ids unique, ids below ``idLimit(tokenCount:)``.
     private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
-        let object = try field.object()
+        let entries = try field.members()
         var vocabulary: [String: Int32] = [:]
-        vocabulary.reserveCapacity(object.count)
+        vocabulary.reserveCapacity(entries.count)
         var tokenOfID: [Int32: String] = [:]
-        tokenOfID.reserveCapacity(object.count)
-        let limit = idLimit(tokenCount: object.count)
-        for (token, value) in object {
-            let idField = JSONField(file: field.file, key: field.key.isEmpty ? token : "\(field.key).\(token)", value: value)
-            let id = try idField.id()
-            if id >= limit { throw idField.failure(idLimitProblem(id, limit: limit)) }
-            if let other = tokenOfID.updateValue(token, forKey: id) {
-                let (first, second) = other < token ? (other, token) : (token, other)
-                throw JSONField(file: field.file, key: field.key.isEmpty ? second : "\(field.key).\(second)", value: value)
-                    .failure("id \(id) is also the id of '\(first)'")
-            }
-            vocabulary[token] = id
+        tokenOfID.reserveCapacity(entries.count)
+        let limit = idLimit(tokenCount: entries.count)
+        for entry in entries {
+            let token = entry.memberName, id = try entry.id()
+            if id >= limit { throw entry.failure(idLimitProblem(id, limit: limit)) }
+            if vocabulary.updateValue(id, forKey: token) != nil { throw entry.failure("the token is listed twice") }
+            if let other = tokenOfID.updateValue(token, forKey: id) { throw entry.failure("id \(id) is also the id of '\(other)'") }
         }
         return vocabulary
     }
@@ -170,11 +165,11 @@ extension ByteLevelBPETokenizer {
 
     private static func configurationFromTokenizerJSON(_ url: URL, settings: TokenizerSettings) throws -> Configuration {
         let root = try JSONField.read(url)
-        _ = try root.object()
+        _ = try root.members()
 
         let model = root.child("model")
         if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
-        _ = try model.object()
+        _ = try model.members()
         let typeField = model.child("type")
         if let type = try typeField.optionalString(), type != "BPE" {
             throw typeField.unsupported("model type '\(type)' (only BPE)")
@@ -184,14 +179,13 @@ extension ByteLevelBPETokenizer {
             let (left, right) = try mergePair(entry)
             return try resolveMerge(left, right, vocabulary: vocabulary, failure: entry.failure)
         }
-        for (key, unsupportedValue) in [("continuing_subword_prefix", ""), ("end_of_word_suffix", "")] {
+        for key in ["continuing_subword_prefix", "end_of_word_suffix"] {
             let field = model.child(key)
-            if let value = try field.optionalString(), value != unsupportedValue { throw field.unsupported("'\(value)' (only empty)") }
+            if let value = try field.optionalString(), !value.isEmpty { throw field.unsupported("'\(value)' (only empty)") }
         }
         let dropout = model.child("dropout")
-        if !dropout.isAbsentOrNull {
-            guard let rate = dropout.value as? NSNumber, !(dropout.value is String) else { throw dropout.failure("expected a number or null, found \(dropout.kind)") }
-            if rate.doubleValue != 0 { throw dropout.unsupported("BPE dropout (encoding would be random)") }
+        if !dropout.isAbsentOrNull, try dropout.number() != 0 {
+            throw dropout.unsupported("BPE dropout (encoding would be random)")
         }
         let byteFallback = model.child("byte_fallback")
         if try byteFallback.optionalBool(default: false) { throw byteFallback.unsupported("byte fallback (byte-level BPE needs none)") }
@@ -208,7 +202,7 @@ extension ByteLevelBPETokenizer {
             let entries = try addedField.array()
             let limit = idLimit(tokenCount: vocabulary.count + entries.count)
             for entry in entries {
-                _ = try entry.object()
+                _ = try entry.members()
                 let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                        isSpecial: try entry.child("special").optionalBool(default: false),
                                        stripsLeft: try entry.child("lstrip").optionalBool(default: false),
@@ -251,19 +245,34 @@ extension ByteLevelBPETokenizer {
         return configuration
     }
 
+    /// The roles a tokenizer family gives its special tokens, for the tokens that `has` knows:
+    /// RoBERTa/BART's `<s>` `</s>` `<unk>` `<pad>` `<mask>` (cls = `<s>`, sep = `</s>`) when there is
+    /// an `<s>`, else GPT-2's `<|endoftext|>` as bos, eos and unk.
+    private static func conventionalRoles(has: (String) -> Bool) -> [TokenizerSettings.Role: String] {
+        if has("<s>") {
+            let roberta: [TokenizerSettings.Role: String] = [.bos: "<s>", .eos: "</s>", .unk: "<unk>", .pad: "<pad>",
+                                                             .mask: "<mask>", .cls: "<s>", .sep: "</s>"]
+            return roberta.filter { has($0.value) }
+        }
+        if has("<|endoftext|>") { return [.bos: "<|endoftext|>", .eos: "<|endoftext|>", .unk: "<|endoftext|>"] }
+        return [:]
+    }
+
     /// A merge written as `"a b"` (tokenizers before 0.20) or as `["a", "b"]`.
     private static func mergePair(_ entry: JSONField) throws -> (String, String) {
-        if let text = entry.value as? String {
+        switch entry.value {
+        case .string(let text)?:
             let parts = text.split(separator: " ", omittingEmptySubsequences: false)
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw entry.failure("expected two symbols separated by one space, found '\(text)'")
             }
             return (String(parts[0]), String(parts[1]))
+        case .array(let pair)? where pair.count == 2:
+            guard case .string(let left) = pair[0], case .string(let right) = pair[1], !left.isEmpty, !right.isEmpty else { fallthrough }
+            return (left, right)
+        default:
+            throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)")
         }
-        guard let pair = entry.value as? [Any], pair.count == 2, let left = pair[0] as? String, let right = pair[1] as? String,
-              !left.isEmpty, !right.isEmpty
-        else { throw entry.failure("expected \"a b\" or [\"a\", \"b\"], found \(entry.kind)") }
-        return (left, right)
     }
 
     /// `post_processor`: RobertaProcessing, BertProcessing, TemplateProcessing (single sequence),
@@ -285,8 +294,8 @@ extension ByteLevelBPETokenizer {
         case "TemplateProcessing":
             var ids: [String: [Int32]] = [:]
             let specialTokens = field.child("special_tokens")
-            for name in try specialTokens.object().keys {
-                ids[name] = try specialTokens.child(name).child("ids").array().map { try $0.id() }
+            for token in try specialTokens.members() {
+                ids[token.memberName] = try token.child("ids").array().map { try $0.id() }
             }
             var prefix: [Int32] = [], suffix: [Int32] = [], seenSequence = false
             for item in try field.child("single").array() {
@@ -317,15 +326,10 @@ extension ByteLevelBPETokenizer {
     /// yet, as transformers does), else the conventional names among the added tokens.
     private static func assignRoles(_ configuration: inout Configuration, settings: TokenizerSettings,
                                     modelUnknownID: Int32?) throws {
-        let added = Dictionary(configuration.addedTokens.map { ($0.content, $0.id) }, uniquingKeysWith: { $1 })
-        var contents: [TokenizerSettings.Role: String] = [:]
-        if added["<s>"] != nil {
-            contents = [.bos: "<s>", .eos: "</s>", .unk: "<unk>", .pad: "<pad>", .mask: "<mask>"].filter { added[$0.value] != nil }
-        } else if added["<|endoftext|>"] != nil {
-            contents = [.bos: "<|endoftext|>", .eos: "<|endoftext|>", .unk: "<|endoftext|>"]
-        }
+        let added = Set(configuration.addedTokens.map(\.content))
+        var contents = conventionalRoles(has: added.contains)
         for (role, token) in settings.roles { contents[role] = token?.content }
-        let extra = contents.map { (settings.roleSource($0.key), $0.value) }
+        let extra = contents.map { ($0.key.rawValue, $0.value) }
             + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0) }
         for (source, content) in extra.sorted(by: { $0.1 < $1.1 }) where !configuration.addedTokens.contains(where: { $0.content == content }) {
             guard let id = configuration.vocabulary[content] else {

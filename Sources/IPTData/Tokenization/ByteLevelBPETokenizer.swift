@@ -32,7 +32,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     private let isSpecialID: [Bool]
     /// With `ignore_merges`, a pre-token that is itself in the vocabulary is one token.
     private let wholeWordIDs: [String: Int32]?
-    private let cache = WordCache()
+    private let cache: WordCache
 
     /// Everything a byte-level BPE tokenizer is made of, already checked against the vocabulary.
     struct Configuration {
@@ -57,7 +57,8 @@ public final class ByteLevelBPETokenizer: Tokenizer {
         var mask: Int32?
     }
 
-    init(_ configuration: Configuration) {
+    init(_ configuration: Configuration, cacheCapacity: Int) {
+        cache = WordCache(capacity: cacheCapacity)
         var byteSymbols = [Int32](repeating: -1, count: 256)
         for (byte, character) in ByteEncoder.characters.enumerated() {
             byteSymbols[byte] = configuration.vocabulary[String(Character(character))] ?? -1

@@ -78,7 +78,7 @@ struct BytePairEncoder: Sendable {
             initialized = count
         }
         // Heap entries pack (rank, position) so that integer order is (rank, position) order.
-        var heap = MinHeap()
+        var heap = BinaryHeap<UInt64>()
         for i in 0..<(count - 1) {
             if let merge = ranks.lookup(symbols[i], symbols[i + 1]) {
                 heap.push(UInt64(merge.rank) << 32 | UInt64(i))
@@ -150,39 +150,5 @@ struct PairRankTable: Sendable {
 
     @inline(__always) private static func slot(_ key: UInt64, _ mask: Int) -> Int {
         Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-    }
-}
-
-/// A binary min-heap of packed UInt64 keys.
-struct MinHeap {
-    private var items: [UInt64] = []
-
-    mutating func push(_ item: UInt64) {
-        items.append(item)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            if items[parent] <= item { break }
-            items[child] = items[parent]
-            child = parent
-        }
-        items[child] = item
-    }
-
-    mutating func pop() -> UInt64? {
-        guard let last = items.popLast() else { return nil }
-        guard let top = items.first else { return last }
-        let count = items.count
-        var parent = 0
-        while true {
-            var child = 2 * parent + 1
-            if child >= count { break }
-            if child + 1 < count && items[child + 1] < items[child] { child += 1 }
-            if last <= items[child] { break }
-            items[parent] = items[child]
-            parent = child
-        }
-        items[parent] = last
-        return top
     }
 }

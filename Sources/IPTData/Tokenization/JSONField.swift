@@ -3,27 +3,45 @@ import Foundation
 /// A value at a key of a JSON file, with typed accessors whose errors name the file and the key.
 struct JSONField {
     let file: String
-    /// The dotted key path (`model.vocab`), `model.merges[3]` for array elements; empty for the root.
-    let key: String
-    /// The value; nil when the key is absent, `NSNull` when it is null.
-    let value: Any?
+    /// The key path of the parent (`model`), empty for the root and its members.
+    private let parentKey: String
+    /// The member name (`vocab`) or array index (`[3]`) under the parent; empty for the root.
+    private let name: String
+    /// The value; nil when the key is absent.
+    let value: JSONValue?
+
+    private init(file: String, parentKey: String, name: String, value: JSONValue?) {
+        self.file = file
+        self.parentKey = parentKey
+        self.name = name
+        self.value = value
+    }
+
+    /// The dotted key path (`model.vocab`, `model.merges[3]`); empty for the root. Built only for
+    /// messages, so that reading 50,000 vocabulary entries builds no paths.
+    var key: String {
+        if parentKey.isEmpty || name.hasPrefix("[") { return parentKey + name }
+        return "\(parentKey).\(name)"
+    }
 
     /// Reads and parses a JSON file.
     static func read(_ url: URL) throws -> JSONField {
         let data = try readFile(url)
         do {
-            return JSONField(file: url.path, key: "", value: try JSONSerialization.jsonObject(with: data))
-        } catch {
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)"
-            throw TokenizerError.malformedFile(path: url.path, location: lineOfCharacterOffset(in: detail, data: data),
-                                               problem: "not valid JSON (\(detail))")
+            return JSONField(file: url.path, parentKey: "", name: "", value: try JSONValue.parse([UInt8](data)))
+        } catch let error as JSONSyntaxError {
+            throw TokenizerError.malformedFile(path: url.path, location: "line \(error.line)",
+                                               problem: "not valid JSON: \(error.problem) (column \(error.column))")
         }
     }
 
-    var isAbsentOrNull: Bool { value == nil || value is NSNull }
+    var isAbsentOrNull: Bool {
+        if case .null? = value { return true }
+        return value == nil
+    }
 
-    func child(_ name: String) -> JSONField {
-        JSONField(file: file, key: key.isEmpty ? name : "\(key).\(name)", value: (value as? [String: Any])?[name])
+    func child(_ member: String) -> JSONField {
+        JSONField(file: file, parentKey: key, name: member, value: value?[member])
     }
 
     func failure(_ problem: String) -> TokenizerError {
@@ -34,34 +52,44 @@ struct JSONField {
         .unsupported(path: file, location: key.isEmpty ? "root" : "key \(key)", problem: problem)
     }
 
-    func object() throws -> [String: Any] {
-        guard let object = value as? [String: Any] else { throw failure("expected an object, found \(kind)") }
-        return object
+    /// The members of an object, in file order, as fields.
+    func members() throws -> [JSONField] {
+        guard case .object(let members)? = value else { throw failure("expected an object, found \(kind)") }
+        let parent = key
+        return members.map { JSONField(file: file, parentKey: parent, name: $0.key, value: $0.value) }
     }
 
+    /// The member name of this field (the token, for a vocabulary entry).
+    var memberName: String { name }
+
     func array() throws -> [JSONField] {
-        guard let array = value as? [Any] else { throw failure("expected an array, found \(kind)") }
-        return array.enumerated().map { JSONField(file: file, key: "\(key)[\($0.offset)]", value: $0.element) }
+        guard case .array(let elements)? = value else { throw failure("expected an array, found \(kind)") }
+        let parent = key
+        return elements.enumerated().map { JSONField(file: file, parentKey: parent, name: "[\($0.offset)]", value: $0.element) }
     }
 
     func string() throws -> String {
-        guard let string = value as? String else { throw failure("expected a string, found \(kind)") }
+        guard case .string(let string)? = value else { throw failure("expected a string, found \(kind)") }
         return string
     }
 
     func bool() throws -> Bool {
-        guard let number = value as? NSNumber, Self.isBoolean(number) else { throw failure("expected true or false, found \(kind)") }
-        return number.boolValue
+        guard case .bool(let bool)? = value else { throw failure("expected true or false, found \(kind)") }
+        return bool
+    }
+
+    func number() throws -> Double {
+        guard case .number(let number)? = value else { throw failure("expected a number, found \(kind)") }
+        return number
     }
 
     /// A non-negative integer that fits an Int32 (a token id).
     func id() throws -> Int32 {
-        guard let number = value as? NSNumber, !Self.isBoolean(number) else { throw failure("expected an integer id, found \(kind)") }
-        let double = number.doubleValue
-        guard double >= 0, double <= Double(Int32.max), double.rounded() == double else {
+        guard case .number(let number)? = value else { throw failure("expected an integer id, found \(kind)") }
+        guard number >= 0, number <= Double(Int32.max), number.rounded() == number else {
             throw failure("expected a non-negative integer id below 2^31, found \(number)")
         }
-        return Int32(double)
+        return Int32(number)
     }
 
     func optionalString() throws -> String? { isAbsentOrNull ? nil : try string() }
@@ -71,18 +99,13 @@ struct JSONField {
     var kind: String {
         switch value {
         case nil: return "nothing (the key is missing)"
-        case is NSNull: return "null"
-        case let number as NSNumber: return Self.isBoolean(number) ? "a boolean" : "a number"
-        case is String: return "a string"
-        case is [Any]: return "an array"
-        case is [String: Any]: return "an object"
-        default: return "an unexpected value"
+        case .null?: return "null"
+        case .bool?: return "a boolean"
+        case .number?: return "a number"
+        case .string?: return "a string"
+        case .array?: return "an array"
+        case .object?: return "an object"
         }
-    }
-
-    /// JSONSerialization gives booleans as NSNumber; only their type code tells them from 0 and 1.
-    private static func isBoolean(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) == "c"
     }
 }
 
@@ -94,14 +117,4 @@ func readFile(_ url: URL) throws -> Data {
     } catch {
         throw TokenizerError.unreadableFile(path: url.path, reason: (error as NSError).localizedDescription)
     }
-}
-
-/// "line N" for a JSONSerialization message that says "around character K" (K counts bytes) or
-/// that the file ended too early (the last line).
-private func lineOfCharacterOffset(in message: String, data: Data) -> String? {
-    func line(at offset: Int) -> String { "line \(data.prefix(offset).reduce(1) { $1 == 0x0A ? $0 + 1 : $0 })" }
-    if message.contains("end of file") { return line(at: data.count) }
-    guard let range = message.range(of: "around character ") else { return nil }
-    let digits = message[range.upperBound...].prefix { $0.isNumber }
-    return Int(digits).map(line)
 }

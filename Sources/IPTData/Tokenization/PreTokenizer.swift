@@ -58,18 +58,18 @@ public struct ByteLevelPreTokenizer: Sendable {
     func forEachPreToken(in bytes: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void) {
         guard !bytes.isEmpty else { return }
         guard usesGPT2Pattern else { return body(0..<bytes.count) }
-        let classes = ScalarClass.basicPlaneTable
+        let classes = Self.basicPlaneClasses
         let end = bytes.count
 
         /// The scalar starting at `i`: its class and its length in bytes.
-        @inline(__always) func scalar(at i: Int) -> (ScalarClass, Int) {
+        @inline(__always) func scalar(at i: Int) -> (CharacterClass, Int) {
             let lead = bytes[i]
             if lead < 0x80 { return (classes[Int(lead)], 1) }
             let (value, length) = decodeMultiByte(bytes, at: i, lead: lead)
-            return (value < 0x10000 ? classes[Int(value)] : ScalarClass(value), length)
+            return (value < 0x10000 ? classes[Int(value)] : Self.computeClass(value), length)
         }
         /// The end of the run of `kind` scalars starting at `i`.
-        @inline(__always) func endOfRun(of kind: ScalarClass, from i: Int) -> Int {
+        @inline(__always) func endOfRun(of kind: CharacterClass, from i: Int) -> Int {
             var j = i
             while j < end {
                 let (kindJ, length) = scalar(at: j)
@@ -98,13 +98,13 @@ public struct ByteLevelPreTokenizer: Sendable {
             // " ?\p{L}+", " ?\p{N}+", " ?[^\s\p{L}\p{N}]+" with the optional space.
             if lead == 0x20, i + 1 < end {
                 let (next, _) = scalar(at: i + 1)
-                if next != .space {
+                if next != .whitespace {
                     let j = endOfRun(of: next, from: i + 1)
                     body(i..<j); i = j; continue
                 }
             }
             let (kind, length) = scalar(at: i)
-            if kind != .space {
+            if kind != .whitespace {
                 let j = endOfRun(of: kind, from: i + length)
                 body(i..<j); i = j; continue
             }
@@ -112,7 +112,7 @@ public struct ByteLevelPreTokenizer: Sendable {
             var j = i + length, lastStart = i
             while j < end {
                 let (kindJ, lengthJ) = scalar(at: j)
-                if kindJ != .space { break }
+                if kindJ != .whitespace { break }
                 lastStart = j
                 j += lengthJ
             }
@@ -136,34 +136,47 @@ func decodeMultiByte(_ bytes: UnsafeBufferPointer<UInt8>, at i: Int, lead: UInt8
             | UInt32(bytes[i + 3] & 0x3F), 4)
 }
 
-/// The four classes the GPT-2 pattern distinguishes.
-enum ScalarClass: UInt8, Sendable {
-    case letter, number, space, other
+extension ByteLevelPreTokenizer {
+    /// The four classes of characters the GPT-2 pattern distinguishes.
+    public enum CharacterClass: UInt8, Sendable {
+        /// `\p{L}`: general category Lu, Ll, Lt, Lm or Lo.
+        case letter
+        /// `\p{N}`: general category Nd, Nl or No.
+        case number
+        /// `\s` in Oniguruma: U+0009...U+000D, U+0085, categories Zs, Zl, Zp.
+        case whitespace
+        /// Everything else, unassigned characters included.
+        case other
+    }
 
     /// The Unicode version of the reference's tables (Oniguruma inside `tokenizers` 0.23). Swift
     /// knows newer characters (4,657 letters and numbers of Unicode 17.0); there they are
     /// unassigned, so class `other`, and so they are here.
-    static let referenceUnicodeVersion = (major: 16, minor: 0)
+    public static let referenceUnicodeVersion = (major: 16, minor: 0)
 
-    /// The class of a scalar value, from its Unicode general category.
-    init(_ value: UInt32) {
-        if (0x09...0x0D).contains(value) || value == 0x85 { self = .space; return }
-        guard let scalar = Unicode.Scalar(value), let age = scalar.properties.age,
-              (age.major, age.minor) <= Self.referenceUnicodeVersion
-        else { self = .other; return }
-        switch scalar.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
-            self = .letter
-        case .decimalNumber, .letterNumber, .otherNumber:
-            self = .number
-        case .spaceSeparator, .lineSeparator, .paragraphSeparator:
-            self = .space
-        default:
-            self = .other
-        }
+    /// The class the GPT-2 pattern gives `scalar`, as `tokenizers` classes it.
+    public static func characterClass(of scalar: Unicode.Scalar) -> CharacterClass {
+        scalar.value < 0x10000 ? basicPlaneClasses[Int(scalar.value)] : computeClass(scalar.value)
     }
 
     /// Classes of U+0000...U+FFFF, computed once: looking up the general category per character
     /// would dominate the scanner's time on non-ASCII text.
-    static let basicPlaneTable: [ScalarClass] = (0..<UInt32(0x10000)).map(ScalarClass.init)
+    static let basicPlaneClasses: [CharacterClass] = (0..<UInt32(0x10000)).map(computeClass)
+
+    static func computeClass(_ value: UInt32) -> CharacterClass {
+        if (0x09...0x0D).contains(value) || value == 0x85 { return .whitespace }
+        guard let scalar = Unicode.Scalar(value), let age = scalar.properties.age,
+              (age.major, age.minor) <= referenceUnicodeVersion
+        else { return .other }
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
+            return .letter
+        case .decimalNumber, .letterNumber, .otherNumber:
+            return .number
+        case .spaceSeparator, .lineSeparator, .paragraphSeparator:
+            return .whitespace
+        default:
+            return .other
+        }
+    }
 }

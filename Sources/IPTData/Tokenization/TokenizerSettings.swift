@@ -50,13 +50,10 @@ struct TokenizerSettings {
                        location: "key \(key)", problem: problem)
     }
 
-    /// The key a role's token came from (for `failure(at:_:)`).
-    func roleSource(_ role: Role) -> String { role.rawValue }
-
     private mutating func read(_ root: JSONField, isConfig: Bool) throws {
-        let object = try root.object()
-        for key in object.keys { sourceFiles[key] = root.file }
-        for role in Role.allCases where object[role.rawValue] != nil {
+        let keys = Set(try root.members().map(\.memberName))
+        for key in keys { sourceFiles[key] = root.file }
+        for role in Role.allCases where keys.contains(role.rawValue) {
             let field = root.child(role.rawValue)
             roles[role] = field.isAbsentOrNull ? .some(nil) : try tokenSpec(field)
         }
@@ -66,12 +63,11 @@ struct TokenizerSettings {
         }
         guard isConfig else { return }
         tokenizerClass = try root.child("tokenizer_class").optionalString()
-        if object["add_prefix_space"] != nil { addPrefixSpace = try root.child("add_prefix_space").optionalBool(default: false) }
+        if keys.contains("add_prefix_space") { addPrefixSpace = try root.child("add_prefix_space").optionalBool(default: false) }
         let decoder = root.child("added_tokens_decoder")
         if !decoder.isAbsentOrNull {
-            for (key, _) in try decoder.object().sorted(by: { $0.key < $1.key }) {
-                let entry = decoder.child(key)
-                guard let id = Int32(key), id >= 0 else { throw entry.failure("expected an id as the key") }
+            for entry in try decoder.members() {
+                guard let id = Int32(entry.memberName), id >= 0 else { throw entry.failure("expected an id as the key") }
                 let spec = try tokenSpec(entry)
                 var token = AddedToken(content: spec.content, id: id,
                                        isSpecial: try entry.child("special").optionalBool(default: false))
@@ -84,8 +80,8 @@ struct TokenizerSettings {
 
     /// A token given as a string or as an AddedToken object (`{"content": ..., "lstrip": ...}`).
     private func tokenSpec(_ field: JSONField) throws -> TokenSpec {
-        if let content = field.value as? String { return TokenSpec(content: content) }
-        guard field.value is [String: Any] else { throw field.failure("expected a token string or object, found \(field.kind)") }
+        if case .string(let content)? = field.value { return TokenSpec(content: content) }
+        guard case .object? = field.value else { throw field.failure("expected a token string or object, found \(field.kind)") }
         func flag(_ key: String) throws -> Bool? {
             let flag = field.child(key)
             return flag.isAbsentOrNull ? nil : try flag.bool()

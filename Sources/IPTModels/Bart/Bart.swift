@@ -73,26 +73,39 @@ public final class BartAttention: Module {
     }
 }
 
-/// `fc1 -> activation -> dropout -> fc2 -> dropout -> adapter -> + residual -> LayerNorm`, the
-/// second half of every encoder and decoder layer.
-struct FeedForwardBlock {
-    let input: Linear
-    let output: Linear
-    let norm: LayerNorm
-    let activation: BartActivation
-    let activationDropout: Float
-    let dropout: Float
+/// The sublayers every encoder and decoder layer has, and their post-LayerNorm residual blocks
+/// with the IPT paper's adapter sites.
+protocol BartLayer: AnyObject {
+    var selfAttention: BartAttention { get }
+    var selfAttentionNorm: LayerNorm { get }
+    var feedForwardIn: Linear { get }
+    var feedForwardOut: Linear { get }
+    var outputNorm: LayerNorm { get }
+    var configuration: BartConfiguration { get }
+}
 
-    func callAsFunction(_ x: Tensor, adapter: AdapterMatrices?, context: ForwardContext) -> Tensor {
-        var h = context.dropout(activation(input(x)), activationDropout)
-        h = context.dropout(output(h), dropout)
+extension BartLayer {
+    /// `LayerNorm(x + dropout(adapter(self_attn(x))))`: the adapter sits on the attention output,
+    /// before dropout and the residual add.
+    func selfAttentionBlock(_ x: Tensor, keys: Tensor, values: Tensor, mask: AttentionMask, causalOffset: Int = 0,
+                            adapter: AdapterMatrices?, context: ForwardContext) -> Tensor {
+        var h = selfAttention(x, keys: keys, values: values, mask: mask, causalOffset: causalOffset, context: context)
         if let adapter { h = adapter(h) }
-        return norm(x + h)
+        return selfAttentionNorm(x + context.dropout(h, configuration.dropout))
+    }
+
+    /// `LayerNorm(x + adapter(dropout(fc2(dropout(activation(fc1(x)))))))`: the adapter sits after
+    /// fc2 and its dropout, before the residual add.
+    func feedForwardBlock(_ x: Tensor, adapter: AdapterMatrices?, context: ForwardContext) -> Tensor {
+        var h = context.dropout(configuration.activation(feedForwardIn(x)), configuration.activationDropout)
+        h = context.dropout(feedForwardOut(h), configuration.dropout)
+        if let adapter { h = adapter(h) }
+        return outputNorm(x + h)
     }
 }
 
 /// One encoder layer (`BartEncoderLayer`).
-public final class BartEncoderLayer: Module {
+public final class BartEncoderLayer: Module, BartLayer {
     @Key("self_attn") var selfAttention: BartAttention
     @Key("self_attn_layer_norm") var selfAttentionNorm: LayerNorm
     @Key("fc1") var feedForwardIn: Linear
@@ -113,20 +126,14 @@ public final class BartEncoderLayer: Module {
     }
 
     func callAsFunction(_ x: Tensor, mask: AttentionMask, adapters: LayerAdapters?, context: ForwardContext) -> Tensor {
-        var h = selfAttention(x, keys: selfAttention.keyProjection(x), values: selfAttention.valueProjection(x),
-                              mask: mask, context: context)
-        if let adapter = adapters?.attention { h = adapter(h) }
-        let attended = selfAttentionNorm(x + context.dropout(h, configuration.dropout))
-        let feedForward = FeedForwardBlock(input: feedForwardIn, output: feedForwardOut, norm: outputNorm,
-                                           activation: configuration.activation,
-                                           activationDropout: configuration.activationDropout,
-                                           dropout: configuration.dropout)
-        return feedForward(attended, adapter: adapters?.feedForward, context: context)
+        let attended = selfAttentionBlock(x, keys: selfAttention.keyProjection(x), values: selfAttention.valueProjection(x),
+                                          mask: mask, adapter: adapters?.attention, context: context)
+        return feedForwardBlock(attended, adapter: adapters?.feedForward, context: context)
     }
 }
 
 /// One decoder layer (`BartDecoderLayer`): causal self-attention, cross-attention, feed-forward.
-public final class BartDecoderLayer: Module {
+public final class BartDecoderLayer: Module, BartLayer {
     @Key("self_attn") var selfAttention: BartAttention
     @Key("self_attn_layer_norm") var selfAttentionNorm: LayerNorm
     @Key("encoder_attn") var crossAttention: BartAttention
@@ -166,10 +173,8 @@ public final class BartDecoderLayer: Module {
             cache.store(layer: layer, keys: keys, values: values)
             (keys, values) = cache.keysAndValues(layer: layer)
         }
-        var h = selfAttention(x, keys: keys, values: values, mask: AttentionMask(causal: true), causalOffset: offset,
-                              context: context)
-        if let adapter = adapters?.attention { h = adapter(h) }
-        let attended = selfAttentionNorm(x + context.dropout(h, configuration.dropout))
+        let attended = selfAttentionBlock(x, keys: keys, values: values, mask: AttentionMask(causal: true),
+                                          causalOffset: offset, adapter: adapters?.attention, context: context)
 
         // Rows of one item become one longer query sequence against that item's encoder output.
         let items = cross.keys[layer].shape[0]
@@ -177,11 +182,7 @@ public final class BartDecoderLayer: Module {
         let crossOut = crossAttention(grouped, keys: cross.keys[layer], values: cross.values[layer], mask: cross.mask,
                                       context: context).reshaped([n, t, c])
         let crossed = crossAttentionNorm(attended + context.dropout(crossOut, configuration.dropout))
-        let feedForward = FeedForwardBlock(input: feedForwardIn, output: feedForwardOut, norm: outputNorm,
-                                           activation: configuration.activation,
-                                           activationDropout: configuration.activationDropout,
-                                           dropout: configuration.dropout)
-        return feedForward(crossed, adapter: adapters?.feedForward, context: context)
+        return feedForwardBlock(crossed, adapter: adapters?.feedForward, context: context)
     }
 }
 
@@ -514,8 +515,12 @@ public final class BartForConditionalGeneration: Module {
     ///   - batch: inputs and targets.
     ///   - prompt, adapters: as in ``encode(_:prompt:adapters:)``.
     public func logits(batch: TaskBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil) throws -> Tensor {
-        let encoded = try encode(batch.inputs, prompt: prompt, adapters: adapters)
-        return logits(try decode(shiftedRight(batch.targets), encoderOutput: encoded, adapters: adapters))
+        try logits(batch: batch, prompt: prompt, adapters: adapters, context: context)
+    }
+
+    func logits(batch: TaskBatch, prompt: PromptInput?, adapters: AdapterWeights?, context: ForwardContext) throws -> Tensor {
+        let encoded = try encode(batch.inputs, prompt: prompt, adapters: adapters, context: context)
+        return logits(try decode(shiftedRight(batch.targets), encoderOutput: encoded, adapters: adapters, context: context))
     }
 
     /// The IPT training loss: label-smoothed cross entropy (fairseq's, ε = 0.1 in the paper) over
@@ -534,12 +539,12 @@ public final class BartForConditionalGeneration: Module {
         return Tensor.labelSmoothedCrossEntropy(logits: scores, targets: targets, epsilon: epsilon, reduction: reduction)
     }
 
-    /// Per example, the mean negative log-likelihood of its target tokens (no smoothing): the
-    /// "nll" of `ipt-cli evaluate` is the mean of these.
+    /// Per example, the mean negative log-likelihood of its target tokens (no smoothing, no
+    /// dropout): the "nll" of `ipt-cli evaluate` is the mean of these.
     public func targetNLL(batch: TaskBatch, prompt: PromptInput? = nil, adapters: AdapterWeights? = nil) throws -> [Float] {
         try withoutGradients {
             let targets = try countedTargets(batch.targets)
-            let scores = try logits(batch: batch, prompt: prompt, adapters: adapters)
+            let scores = try logits(batch: batch, prompt: prompt, adapters: adapters, context: inferenceContext)
             let perToken = Tensor.labelSmoothedCrossEntropy(logits: scores, targets: targets, reduction: .none).scalars
             let t = batch.targets.length
             return (0..<batch.targets.batchSize).map { row in

@@ -132,8 +132,9 @@ public final class SubspaceFinding {
                 throw TrainingError.checkpointMismatch("prompt of task \(t.name) has shape \(p.shape); the model's width is \(model.hiddenSize)")
             }
         }
-        promptLength = prompts[tasks[0].name]!.shape[0]
-        guard (Array(prompts.values) + Array(unseenPrompts.values)).allSatisfy({ $0.shape[0] == promptLength }) else {
+        let n = prompts[tasks[0].name]!.shape[0]
+        promptLength = n
+        guard (Array(prompts.values) + Array(unseenPrompts.values)).allSatisfy({ $0.shape[0] == n }) else {
             throw TrainingError.checkpointMismatch("tuned prompts have different lengths")
         }
         if configuration.method == "pca" && configuration.dimension > tasks.count {

@@ -30,6 +30,7 @@ public final class RunDirectory {
     public let url: URL
     public let status: Status
     private var locked = true
+    private let createdFolder: Bool
 
     public static let configurationName = "config.json"
     public static let resultsName = "results.json"
@@ -46,15 +47,18 @@ public final class RunDirectory {
         url = URL(fileURLWithPath: path)
         let fm = FileManager.default
         var isDirectory: ObjCBool = false
-        if fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+        let existed = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if existed, !isDirectory.boolValue {
             throw TrainingError.outputFolder("\(path): exists and is not a folder")
         }
+        createdFolder = !existed
         do {
             try fm.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw TrainingError.outputFolder("\(path): cannot create the output folder (\(RunDirectory.reason(error)))")
         }
         try RunDirectory.lock(url)
+        RunDirectory.removeStaleTemporaryFiles(url)
         do {
             let finished = fm.fileExists(atPath: url.appendingPathComponent(RunDirectory.resultsName).path)
             let started = fm.fileExists(atPath: url.appendingPathComponent(RunDirectory.checkpointName).path)
@@ -87,6 +91,20 @@ public final class RunDirectory {
         guard locked else { return }
         locked = false
         unlink(url.appendingPathComponent(RunDirectory.lockName).path)
+    }
+
+    /// Removes what this run wrote when it stopped before its first checkpoint (a failure on bad
+    /// input), so that nothing partial is left: the configuration, events, and the folder itself
+    /// if this run created it and it is empty. Does nothing once a checkpoint or result exists.
+    public func discardIfUnstarted() {
+        let fm = FileManager.default
+        guard status == .empty, !fm.fileExists(atPath: checkpointPath),
+              !fm.fileExists(atPath: path(RunDirectory.resultsName)) else { return }
+        for name in [RunDirectory.configurationName, RunDirectory.eventsName] { unlink(path(name)) }
+        release()
+        if createdFolder, (try? fm.contentsOfDirectory(atPath: url.path))?.isEmpty == true {
+            rmdir(url.path)
+        }
     }
 
     /// Path of a file in the folder.
@@ -148,6 +166,15 @@ public final class RunDirectory {
             unlink(lockPath)  // stale: its process is gone
         }
         throw TrainingError.outputFolder("\(url.path): cannot take the lock \(lockName)")
+    }
+
+    /// Removes temporary files that a killed writer left behind (`.<name>.tmp-<pid>-<random>`, see
+    /// ``AtomicFile``): the lock guarantees no live writer of this folder is still using one.
+    private static func removeStaleTemporaryFiles(_ url: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            unlink(url.appendingPathComponent(name).path)
+        }
     }
 
     /// Removes what runs write (JSON, JSON lines, safetensors, CSV, SVG, Markdown files and run

@@ -32,7 +32,7 @@ struct TokenizeCommand: ParsableCommand {
 
     func run() throws {
         let tokenizer = try ByteLevelBPETokenizer.load(folder: URL(fileURLWithPath: self.tokenizer))
-        let inputs = try file.map(Self.readLines) ?? texts
+        let inputs = try file.map(InputLines.read) ?? texts
         var output = ""
         for input in inputs {
             let ids = tokenizer.encode(input, addSpecialTokens: !noSpecialTokens)
@@ -41,24 +41,4 @@ struct TokenizeCommand: ParsableCommand {
         }
         FileHandle.standardOutput.write(Data(output.utf8))
     }
-
-    /// The lines of a UTF-8 file (split at "\n"; a final newline does not start another line).
-    static func readLines(_ path: String) throws -> [String] {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputFileError(description: "\(path): file not found or unreadable")
-        }
-        var lines = data.split(separator: 0x0A, omittingEmptySubsequences: false)
-        if lines.last?.isEmpty == true { lines.removeLast() }
-        return try lines.enumerated().map { index, bytes in
-            guard let line = String(validating: bytes, as: UTF8.self) else {
-                throw InputFileError(description: "\(path): line \(index + 1): not valid UTF-8")
-            }
-            return line
-        }
-    }
-}
-
-/// A problem with an input file, as one line.
-struct InputFileError: Error, CustomStringConvertible {
-    let description: String
 }

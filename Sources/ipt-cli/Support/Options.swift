@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import IPTCore
+import IPTData
+import IPTModels
+import IPTTraining
+
+/// `--model DIR`: a Hugging Face model folder (config.json, model.safetensors, tokenizer files).
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model folder (Hugging Face layout: config.json, model.safetensors, vocab.json + merges.txt or tokenizer.json).")
+    var model: String
+
+    /// The model (frozen), its tokenizer and identity.
+    func load() throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
+        let url = URL(fileURLWithPath: model)
+        let bart = try BartForConditionalGeneration.load(from: url)
+        bart.freeze()
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: url)
+        guard tokenizer.vocabularySize <= bart.configuration.vocabularySize else {
+            throw CLIError("\(model): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(bart.configuration.vocabularySize)")
+        }
+        let identity = ModelIdentity(of: bart, name: url.lastPathComponent, hiddenSize: bart.hiddenSize)
+        return (bart, tokenizer, identity)
+    }
+}
+
+/// Which tasks a command runs on: one, a list, or a split file's part; optionally one shard.
+struct TaskSelectionOptions: ParsableArguments {
+    @Option(name: .long, help: "CrossFit data folder (<task>/<task>_<k>_<seed>_{train,dev,test}.tsv, tasks.json).")
+    var data: String
+
+    @Option(name: .long, help: "A task, or several separated by commas.")
+    var task: String?
+
+    @Option(name: .long, help: "A task-split JSON file ({\"train\": [...], \"dev\": [...], \"test\": [...]}).")
+    var split: String?
+
+    @Option(name: .long, help: "Which part of --split to run: train or test (default: train).")
+    var splitPart: String = "train"
+
+    @Option(name: .long, help: "Run every n-th task: i/n (0-based), for one job of a job array.")
+    var shard: String?
+
+    /// The selected task names (after sharding).
+    func tasks() throws -> [String] {
+        var names: [String]
+        if let task {
+            guard split == nil else { throw ValidationError("give --task or --split, not both") }
+            names = task.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        } else if let split {
+            guard let part = DataPart(rawValue: splitPart) else {
+                throw ValidationError("--split-part must be train, dev or test, got \(splitPart)")
+            }
+            let directory = try CrossFitDirectory(URL(fileURLWithPath: data))
+            names = try TaskSplit.load(URL(fileURLWithPath: split), directory: directory, missingTasks: .fail).tasks(part)
+        } else {
+            throw ValidationError("give --task or --split")
+        }
+        guard !names.isEmpty else { throw ValidationError("no tasks selected") }
+        return try shardOf(names)
+    }
+
+    func shardOf(_ names: [String]) throws -> [String] {
+        guard let shard else { return names }
+        let parts = shard.split(separator: "/")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
+            throw ValidationError("--shard must be i/n with 0 <= i < n, got \(shard)")
+        }
+        return names.enumerated().filter { $0.offset % n == i }.map(\.element)
+    }
+
+    var dataURL: URL { URL(fileURLWithPath: data) }
+}
+
+/// The paper's optimisation flags; each overrides the procedure's default only when given.
+struct OptimizationOptions: ParsableArguments {
+    @Option(name: .long, help: "Optimisation steps.") var totalSteps: Int?
+    @Option(name: .long, help: "Linear warm-up steps.") var warmupSteps: Int?
+    @Option(name: .long, help: "Steps between dev evaluations.") var evalPeriod: Int?
+    @Option(name: .long, help: "Evaluations without improvement before stopping early (default: never).") var waitSteps: Int?
+    @Option(name: .long, help: "Global gradient-norm bound (default 0.1).") var maxGradNorm: Float?
+    @Option(name: .long, help: "What the clipping norm covers: trainable (default) or all-model (the original's accident).")
+    var clipping: String?
+    @Option(name: .long, help: "Seed of the training randomness: batch order, answer choice, dropout (default 42).")
+    var trainingSeed: UInt64?
+    @Option(name: .long, help: "Steps between checkpoints (default: at every evaluation).") var checkpointPeriod: Int?
+
+    func apply(to settings: inout OptimizationSettings) throws {
+        if let totalSteps { settings.totalSteps = totalSteps }
+        if let warmupSteps { settings.warmupSteps = warmupSteps } else if let totalSteps, settings.warmupSteps > totalSteps {
+            settings.warmupSteps = totalSteps / 10
+        }
+        if let evalPeriod { settings.evaluationPeriod = evalPeriod }
+        if let waitSteps { settings.patience = waitSteps }
+        if let maxGradNorm { settings.maximumGradientNorm = maxGradNorm }
+        if let clipping {
+            switch clipping {
+            case "trainable": settings.clipping = .trainable
+            case "all-model": settings.clipping = .allModelParameters
+            default: throw ValidationError("--clipping must be trainable or all-model, got \(clipping)")
+            }
+        }
+        if let trainingSeed { settings.seed = trainingSeed }
+        if let checkpointPeriod { settings.checkpointPeriod = checkpointPeriod }
+    }
+}
+
+/// Evaluation flags.
+struct EvaluationOptions: ParsableArguments {
+    @Option(name: .long, help: "How predictions are made: generation (the paper: beam search) or option-scoring (classification tasks).")
+    var prediction: String?
+    @Option(name: .long, help: "Examples per evaluation forward (default 32).") var predictBatchSize: Int?
+    @Option(name: .long, help: "Beams (default 4).") var numBeams: Int?
+    @Option(name: .long, help: "Longest generated answer in tokens (default 64).") var maxOutputLength: Int?
+    @Option(name: .long, help: "Evaluate on at most this many dev examples.") var maxDevExamples: Int?
+    @Option(name: .long, help: "Evaluate on at most this many test examples.") var maxTestExamples: Int?
+
+    func apply(to settings: inout EvaluationSettings) throws {
+        if let prediction {
+            guard let mode = PredictionMode(rawValue: prediction) else {
+                throw ValidationError("--prediction must be generation or option-scoring, got \(prediction)")
+            }
+            settings.mode = mode
+        }
+        if let predictBatchSize { settings.batchSize = predictBatchSize }
+        if let numBeams { settings.numBeams = numBeams }
+        if let maxOutputLength { settings.maximumLength = maxOutputLength }
+        if let maxDevExamples { settings.maximumDevExamples = maxDevExamples }
+        if let maxTestExamples { settings.maximumTestExamples = maxTestExamples }
+    }
+}
+
+/// Output folder, resume/overwrite and a configuration file.
+struct RunOptions: ParsableArguments {
+    @Option(name: .long, help: "Output folder.") var output: String
+    @Flag(name: .long, help: "Continue an unfinished run from its checkpoint (a finished run is reported, not rerun).")
+    var resume = false
+    @Flag(name: .long, help: "Replace a run already in the output folder.") var overwrite = false
+    @Option(name: .long, help: "A JSON file with settings (the keys of the config.json a run writes); flags override it.")
+    var config: String?
+
+    func validate() throws {
+        if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
+    }
+
+    var mode: RunDirectory.Mode { resume ? .resume : overwrite ? .overwrite : .fresh }
+
+    /// `defaults` with the `--config` file's keys laid over it (unknown keys are errors).
+    func resolve<C: Codable>(_ defaults: C) throws -> C {
+        guard let config else { return defaults }
+        return try ConfigurationFile.overlay(defaults, with: config)
+    }
+}
+
+/// A one-line error of the command line (exit status 1).
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Partial JSON configuration files laid over defaults.
+enum ConfigurationFile {
+    static func overlay<C: Codable>(_ defaults: C, with path: String) throws -> C {
+        let data: Data
+        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw CLIError("\(path): cannot read the configuration file")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) else {
+            throw CLIError("\(path): not valid JSON")
+        }
+        guard var base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(defaults)) as? [String: Any] else {
+            throw CLIError("\(path): cannot merge the configuration")
+        }
+        // A run's config.json wraps the settings in "configuration"; accept both forms.
+        var overrides = object as? [String: Any] ?? [:]
+        if let inner = overrides["configuration"] as? [String: Any], overrides["procedure"] != nil { overrides = inner }
+        guard object is [String: Any] else { throw CLIError("\(path): the configuration must be a JSON object") }
+        try merge(&base, overrides, path: path, prefix: "")
+        do {
+            return try JSONDecoder().decode(C.self, from: JSONSerialization.data(withJSONObject: base))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CLIError("\(path): key \(key) has the wrong type")
+        } catch {
+            throw CLIError("\(path): invalid configuration (\(error))")
+        }
+    }
+
+    private static func merge(_ base: inout [String: Any], _ overrides: [String: Any], path: String, prefix: String) throws {
+        for (key, value) in overrides {
+            let name = prefix.isEmpty ? key : "\(prefix).\(key)"
+            if let nested = value as? [String: Any], var inner = base[key] as? [String: Any] {
+                try merge(&inner, nested, path: path, prefix: name)
+                base[key] = inner
+            } else if base.keys.contains(key) || isOptionalKey(key) {
+                base[key] = value
+            } else {
+                throw CLIError("\(path): unknown key \(name)")
+            }
+        }
+    }
+
+    /// Keys of optional settings, absent from the encoded defaults when unset.
+    private static func isOptionalKey(_ key: String) -> Bool {
+        ["wait_steps", "checkpoint_period", "max_dev_examples", "max_test_examples", "tensors", "text", "file",
+         "path", "dim", "prompt_length", "decoder_width", "seed"].contains(key)
+    }
+}

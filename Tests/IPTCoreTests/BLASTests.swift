@@ -1,0 +1,109 @@
+import IPTCore
+import Testing
+
+@Suite("BLAS loader, fallback GEMM and CPU detection")
+struct BLASTests {
+    @Test func openBLASIsLoadedAndVerified() {
+        let info = BLAS.info
+        #expect(info.verified, "\(info)")
+        #expect(info.verificationError < 1e-4)
+        print("BLAS: \(info.library), core \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
+    }
+
+    /// The fallback GEMM and OpenBLAS against a Double reference, on every transposition case,
+    /// with leading dimensions wider than the matrices and non-trivial alpha and beta.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func referenceGemmMatchesBLAS(_ transposes: (Bool, Bool)) {
+        let (ta, tb) = transposes
+        let (m, n, k) = (13, 9, 21)
+        let (lda, ldb, ldc) = ((ta ? m : k) + 3, (tb ? k : n) + 2, n + 5)
+        var generator = RandomGenerator(seed: 77)
+        let a = Tensor.randomNormal([(ta ? k : m) * lda], generator: &generator).scalars
+        let b = Tensor.randomNormal([(tb ? n : k) * ldb], generator: &generator).scalars
+        let c0 = Tensor.randomNormal([m * ldc], generator: &generator).scalars
+        let (alpha, beta): (Float, Float) = (0.75, -1.5)
+        func run(_ gemm: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafeMutablePointer<Float>, Float) -> Void,
+                 beta: Float, initial: [Float]) -> [Float] {
+            var c = initial
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in c.withUnsafeMutableBufferPointer { gemm(pa.baseAddress!, pb.baseAddress!, $0.baseAddress!, beta) } }
+            }
+            return c
+        }
+        let blas = { (pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, pc: UnsafeMutablePointer<Float>, beta: Float) in
+            BLAS.sgemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: alpha, a: pa, lda: lda, b: pb, ldb: ldb,
+                       beta: beta, c: pc, ldc: ldc)
+        }
+        let reference = { (pa: UnsafePointer<Float>, pb: UnsafePointer<Float>, pc: UnsafeMutablePointer<Float>, beta: Float) in
+            BLAS.referenceSgemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: alpha, a: pa, lda: lda, b: pb,
+                                ldb: ldb, beta: beta, c: pc, ldc: ldc)
+        }
+        // beta = 0 must not read C, even when it holds NaN.
+        for (beta, initial) in [(beta, c0), (Float(0), [Float](repeating: .nan, count: c0.count))] {
+            let (fromBLAS, fromReference) = (run(blas, beta: beta, initial: initial), run(reference, beta: beta, initial: initial))
+            var worstBLAS = 0.0, worstReference = 0.0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let index = i * ldc + j
+                    guard j < n else {  // outside the matrix: untouched
+                        #expect(fromBLAS[index].bitPattern == initial[index].bitPattern)
+                        #expect(fromReference[index].bitPattern == initial[index].bitPattern)
+                        continue
+                    }
+                    var exact = beta == 0 ? 0 : Double(beta) * Double(initial[index])
+                    for p in 0..<k {
+                        exact += Double(alpha) * Double(ta ? a[p * lda + i] : a[i * lda + p]) * Double(tb ? b[j * ldb + p] : b[p * ldb + j])
+                    }
+                    worstBLAS = max(worstBLAS, abs(Double(fromBLAS[index]) - exact))
+                    worstReference = max(worstReference, abs(Double(fromReference[index]) - exact))
+                }
+            }
+            #expect(worstBLAS < 1e-5 && worstReference < 1e-5, "BLAS \(worstBLAS), reference \(worstReference)")
+        }
+    }
+
+    static func cpuinfo(_ flags: String, model: String = "Test CPU") -> String {
+        """
+        processor\t: 0
+        vendor_id\t: GenuineIntel
+        model name\t: \(model)
+        flags\t\t: fpu sse sse2 \(flags)
+
+        processor\t: 1
+        model name\t: Second CPU
+        flags\t\t: fpu sse sse2 avx512f avx512cd avx512bw avx512dq avx512vl avx512_bf16 avx2 fma
+        """
+    }
+
+    static let skylakeFlags = "pni ssse3 sse4_1 sse4_2 avx avx2 fma f16c avx512f avx512dq avx512cd avx512bw avx512vl"
+
+    @Test func cpuinfoParsingAndKernelChoice() {
+        let cooperlake = CPUFeatures(cpuinfo: Self.cpuinfo(Self.skylakeFlags + " avx512_bf16 avx512_vnni amx_tile", model: "Xeon SPR"))
+        #expect(cooperlake.modelName == "Xeon SPR")
+        #expect(cooperlake.has("avx512_bf16", "amx_tile", "avx2"))
+        #expect(!cooperlake.vectorExtensions.contains("fpu"))
+        #expect(cooperlake.preferredOpenBLASCore == "COOPERLAKE")
+        #expect(CPUFeatures(cpuinfo: Self.cpuinfo(Self.skylakeFlags)).preferredOpenBLASCore == "SKYLAKEX")
+        #expect(CPUFeatures(cpuinfo: Self.cpuinfo("pni ssse3 sse4_1 sse4_2 avx avx2 fma")).preferredOpenBLASCore == "HASWELL")
+        // Only the first processor block counts: this one is old.
+        let old = CPUFeatures(cpuinfo: Self.cpuinfo("pni ssse3 sse4_1 sse4_2"))
+        #expect(old.preferredOpenBLASCore == nil)
+        #expect(old.canRun(openBLASCore: "nehalem") == true && old.canRun(openBLASCore: "SANDYBRIDGE") == false)
+        #expect(old.canRun(openBLASCore: "ARMV8") == nil)
+        let empty = CPUFeatures(cpuinfo: "")
+        #expect(empty.modelName == "unknown" && empty.vectorExtensions.isEmpty && empty.preferredOpenBLASCore == nil)
+    }
+
+    @Test func coreTypeRequests() {
+        let haswell = CPUFeatures(cpuinfo: Self.cpuinfo("pni ssse3 sse4_1 sse4_2 avx avx2 fma"))
+        for request in [nil, "", "auto", " Auto "] {
+            #expect(BLAS.coreChoice(request: request, cpu: haswell).core == "HASWELL")
+        }
+        #expect(BLAS.coreChoice(request: "off", cpu: haswell).core == nil)
+        #expect(BLAS.coreChoice(request: "prescott", cpu: haswell) == ("PRESCOTT", "IPT_BLAS_CORETYPE=PRESCOTT"))
+        let refused = BLAS.coreChoice(request: "SkylakeX", cpu: haswell)
+        #expect(refused.core == "HASWELL" && refused.source.contains("refused"))
+        #expect(BLAS.coreChoice(request: "FUTURECORE", cpu: haswell).core == "FUTURECORE")  // OpenBLAS decides
+        #expect(BLAS.coreChoice(request: "auto", cpu: CPUFeatures(cpuinfo: "")).core == nil)
+    }
+}
