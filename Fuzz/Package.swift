@@ -12,7 +12,7 @@ import PackageDescription
 
 let package = Package(
     name: "IPTFuzz",
-    platforms: [.macOS("13.0")],
+    platforms: [.macOS("15.0")],
     dependencies: [
         .package(name: "IPT-Swift", path: ".."),
     ],
@@ -21,6 +21,7 @@ let package = Package(
         .executableTarget(name: "FuzzSafeTensors", dependencies: ["FuzzSupport", .product(name: "IPTCore", package: "IPT-Swift")]),
         .executableTarget(name: "FuzzCrossFitTSV", dependencies: ["FuzzSupport", .product(name: "IPTData", package: "IPT-Swift")]),
         .executableTarget(name: "FuzzJSONFiles", dependencies: ["FuzzSupport", .product(name: "IPTData", package: "IPT-Swift")]),
+        .executableTarget(name: "FuzzCorpusFiles", dependencies: ["FuzzSupport", .product(name: "IPTData", package: "IPT-Swift")]),
         .executableTarget(name: "FuzzTokenizerFiles", dependencies: ["FuzzSupport", .product(name: "IPTData", package: "IPT-Swift")]),
         .executableTarget(name: "FuzzBartConfiguration", dependencies: [
             "FuzzSupport", .product(name: "IPTCore", package: "IPT-Swift"), .product(name: "IPTModels", package: "IPT-Swift"),

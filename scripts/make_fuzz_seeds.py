@@ -12,6 +12,8 @@ Writes small made-up files (a few hundred bytes each) into Fuzz/corpus/<harness>
   then files separated by a line `####`): vocab.json + merges.txt with and without
   tokenizer_config.json / special_tokens_map.json, and tokenizer.json files with several
   post-processors. The tokenizer.json seeds are written by the `tokenizers` library.
+* FuzzCorpusFiles: made-up lines in the formats of WordNet's data, index and exception files and
+  of a fortune file, each prefixed with the reader and category bytes the harness reads first.
 * FuzzBartConfiguration: config.json files written by transformers' `BartConfig` (a tiny one and
   one with generation keys).
 
@@ -137,9 +139,25 @@ def bart_configuration_seeds():
     write("FuzzBartConfiguration", "new-tokens.json", json.dumps(new_tokens).encode())
 
 
+def corpus_seeds():
+    data_noun = ("  1 A made-up licence line, skipped by the reader.\n"
+                 "00001740 03 n 02 widget 0 gadget(a) 1 002 @ 00002000 n 0000 ~ 00003000 n 0102 "
+                 "| a small made-up device; \"the widget whirred\" - Anon; \"another example\"\n"
+                 "00002000 03 n 01 device 0 000 | \"only an example\"\n")
+    data_verb = "00002000 29 v 01 whir 0 001 @ 00003000 v 0000 01 + 02 00 | make a soft made-up sound; \"it whirs\"\n"
+    write("FuzzCorpusFiles", "data-noun", b"dn" + data_noun.encode())
+    write("FuzzCorpusFiles", "data-verb", b"dv" + data_verb.encode())
+    write("FuzzCorpusFiles", "index-noun", b"in" + b"widget n 2 1 @ 2 1 00001740 00002000\ndevice n 1 0 1 0 00002000\n")
+    write("FuzzCorpusFiles", "exceptions", b"ea" + b"geese goose\nwidgeti widget widgeto\n")
+    fortune = ("A made-up fortune that is long enough to count as prose.\n\t-- Nobody in particular\n%\n"
+               "  Indented first line\nand a second line.\r\n%\n%\n\x1b[1mnot text\n%\n")
+    write("FuzzCorpusFiles", "fortunes", b"f-" + fortune.encode())
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     tsv_seeds()
     json_seeds()
     tokenizer_seeds()
+    corpus_seeds()
     bart_configuration_seeds()

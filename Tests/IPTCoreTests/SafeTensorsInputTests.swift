@@ -1,6 +1,5 @@
 import Foundation
 import IPTCore
-import IPTTestSupport
 import Testing
 
 /// `SafeTensors.parse(bytes:)`, the in-memory entry point the fuzzer drives (Fuzz/Sources/
@@ -9,8 +8,8 @@ import Testing
 @Suite("SafeTensors: parsing from memory")
 struct SafeTensorsInputTests {
     @Test func parsingFromMemoryMatchesReadingTheFile() throws {
-        let dir = try TemporaryDirectory()
-        let path = dir.url.appendingPathComponent("t.safetensors").path
+        let directory = try TemporaryDirectory()  // SafeTensorsTests' helper
+        let path = directory.file("t.safetensors")
         let a = Tensor([1, -2, 3.5, 4, 5, 6], shape: [2, 3])
         try SafeTensors.write([("a", a), ("b", Tensor(scalar: 7)), ("empty", Tensor([], shape: [0, 4]))],
                               metadata: ["step": "3"], to: path)
@@ -20,7 +19,7 @@ struct SafeTensorsInputTests {
             #expect(file.names == ["a", "b", "empty"])
             #expect(file.metadata == ["step": "3"])
             #expect(file.tensors["a"]?.shape == [2, 3] && file.tensors["a"]?.scalars == a.scalars)
-            #expect(file.tensors["b"]?.shape == [] && file.tensors["b"]?.scalars == [7])
+            #expect(file.tensors["b"]?.shape == [Int]() && file.tensors["b"]?.scalars == [7])
             #expect(file.tensors["empty"]?.shape == [0, 4] && file.tensors["empty"]?.count == 0)
         }
     }

@@ -49,6 +49,11 @@ struct RunDirectoryTests {
         #expect(try String(contentsOfFile: lock, encoding: .utf8).hasPrefix("\(ProcessInfo.processInfo.processIdentifier)"))
         run.release()
         #expect(!FileManager.default.fileExists(atPath: lock))
+        // A damaged lock whose "pid" is 0 or negative names no process: stale, not "another run".
+        for damaged in ["0\n", "-1\n"] {
+            try damaged.write(toFile: lock, atomically: true, encoding: .utf8)
+            try RunDirectory(path: path, mode: .fresh).release()
+        }
     }
 
     @Test func overwriteRemovesOnlyWhatRunsWrite() throws {

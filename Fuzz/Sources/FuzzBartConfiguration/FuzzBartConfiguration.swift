@@ -22,9 +22,8 @@ public func fuzzBartConfiguration(_ data: UnsafePointer<UInt8>, _ size: Int) -> 
     let folder = FuzzInput.folder(["config.json": Data(bytes: data, count: size)])
     blackHole(try? BartConfiguration.load(from: folder.appendingPathComponent("config.json")))
     guard let generation = try? GenerationConfiguration.load(from: ModelFolder(folder)) else { return 0 }
-    // Beam search holds num_beams hypotheses per example: a large count is legal but costs memory
-    // and time in proportion, so the harness keeps it small.
-    guard generation.numBeams <= 4 else { return 0 }
+    // Lengths are bounded by the model's 12 positions and num_beams by its 16 tokens, so any
+    // accepted setting generates quickly.
     blackHole(try? model.generate(TokenBatch([[0, 5, 6, 2]], paddingID: 1), configuration: generation))
     return 0
 }

@@ -185,15 +185,25 @@ public final class TrainingLoop {
         }
         let optimizerState = optimizer.state()
         tensors += optimizerState.tensors.map { ("adam.\($0.0)", $0.1) }
-        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        // bestScore is -inf before the first evaluation and NaN after a NaN score (a constant
+        // Pearson input): written as strings, as RunDirectory writes its JSON.
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
         try SafeTensors.write(tensors, metadata: ["format": "ipt-checkpoint", "loop_state": json,
                                                    "library_version": IPTVersion.string], to: path)
+    }
+
+    private static var stateDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return decoder
     }
 
     private func restore(from path: String, fingerprint: String) throws -> (State, [String: Tensor]) {
         let file = try SafeTensors.read(path)
         guard let json = file.metadata["loop_state"],
-              let state = try? JSONDecoder().decode(State.self, from: Data(json.utf8)) else {
+              let state = try? Self.stateDecoder.decode(State.self, from: Data(json.utf8)) else {
             throw TrainingError.checkpointMismatch("\(path): not a training checkpoint (no loop_state metadata)")
         }
         guard state.fingerprint == fingerprint else {

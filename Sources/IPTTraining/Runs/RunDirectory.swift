@@ -160,7 +160,8 @@ public final class RunDirectory {
             }
             let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))
                 .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let holder, holder != getpid(), kill(holder, 0) == 0 || errno == EPERM {
+            // Only a positive pid names a process: kill(0 or -1, 0) would ask about whole process groups.
+            if let holder, holder > 0, holder != getpid(), kill(holder, 0) == 0 || errno == EPERM {
                 throw TrainingError.outputFolder("\(url.path): another run (pid \(holder)) is writing to this folder (\(lockName))")
             }
             unlink(lockPath)  // stale: its process is gone
