@@ -169,8 +169,7 @@ struct WordNetReaderTests {
             try WordNetReader.readIndexFile(badIndex, category: .verb)
         }
         // A pointer count of Int.max once overflowed the field-count sum (a trap).
-        let hugeCount = try folder.write("index.adv", "x r 1 9223372036854775807 0 0 00000001
-")
+        let hugeCount = try folder.write("index.adv", "x r 1 9223372036854775807 0 0 00000001\n")
         #expect(throws: SourceTextError(path: hugeCount.path, line: 1, problem: "field counts do not match the number of fields")) {
             try WordNetReader.readIndexFile(hugeCount, category: .adverb)
         }

@@ -41,6 +41,16 @@ struct BartLoadingTests {
         return (tensors, folder)
     }
 
+    /// The bart-tiny folder with one piece of its config.json text replaced.
+    func tinyFolder(editingConfiguration original: String, to replacement: String) throws -> ScratchFolder {
+        let text = try String(contentsOf: Fixtures.url("bart-tiny/config.json"), encoding: .utf8)
+        #expect(text.contains(original))
+        let folder = try ScratchFolder()
+        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
+        try folder.copy("model.safetensors", from: Fixtures.url("bart-tiny"))
+        return folder
+    }
+
     func loadError(_ folder: ScratchFolder) -> ModelLoadError? {
         do {
             _ = try BartForConditionalGeneration.load(from: folder.url)
@@ -181,11 +191,7 @@ struct BartLoadingTests {
         ("\"scale_embedding\": false", "\"scale_embedding\": \"no\"", "scale_embedding"),
     ])
     func malformedConfigurationNamesTheKey(_ original: String, _ replacement: String, _ key: String) throws {
-        let text = try String(contentsOf: Fixtures.url("bart-tiny/config.json"), encoding: .utf8)
-        #expect(text.contains(original))
-        let folder = try ScratchFolder()
-        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
-        try folder.copy("model.safetensors", from: Fixtures.url("bart-tiny"))
+        let folder = try tinyFolder(editingConfiguration: original, to: replacement)
         guard case let .invalidValue(path, foundKey, _)? = loadError(folder) else { Issue.record("no invalidValue error"); return }
         #expect(path.hasSuffix("config.json") && foundKey == key)
         #expect(loadError(folder)!.description.contains("config.json: key \(key):"))
@@ -200,11 +206,7 @@ struct BartLoadingTests {
         ("\"encoder_layers\": 2", "\"encoder_layers\": 1000", "describes a model of "),
     ])
     func configurationLargerThanTheCheckpointIsRefused(_ original: String, _ replacement: String, _ problem: String) throws {
-        let text = try String(contentsOf: Fixtures.url("bart-tiny/config.json"), encoding: .utf8)
-        #expect(text.contains(original))
-        let folder = try ScratchFolder()
-        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
-        try folder.copy("model.safetensors", from: Fixtures.url("bart-tiny"))
+        let folder = try tinyFolder(editingConfiguration: original, to: replacement)
         guard case let .invalidWeights(path, found)? = loadError(folder) else { Issue.record("no invalidWeights error"); return }
         #expect(path.hasSuffix("model.safetensors"))
         #expect(found.contains(problem), "\(found)")
