@@ -12,6 +12,7 @@ struct IPTCommand: ParsableCommand {
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
             // The paper's procedures.
+            DemoCommand.self,
             PromptTuneCommand.self,
             FindSubspaceCommand.self,
             TuneSubspaceCommand.self,
@@ -32,6 +33,7 @@ struct IPTCommand: ParsableCommand {
             TrainTokenizerCommand.self,
             MakeCorpusCommand.self,
             MakeTasksCommand.self,
+            PretrainCommand.self,
             // The machine.
             InfoCommand.self,
         ])
@@ -63,6 +65,9 @@ struct IPTCommand: ParsableCommand {
             // A flag value found wrong only when the command runs is still bad usage.
             let name = type(of: command).configuration.commandName ?? "ipt-cli"
             usageError("\(error.message) (see 'ipt-cli \(name) --help')")
+        } catch where exitCode(for: error) == .success {
+            // `--help` and `help` parse to ArgumentParser's help command, whose run() throws the help request.
+            exit(withError: error)
         } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))

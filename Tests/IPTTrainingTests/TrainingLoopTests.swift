@@ -171,3 +171,24 @@ struct TrainingLoopTests {
         #expect(toy.w.value.isFinite)
     }
 }
+
+@Suite("Training events as JSON")
+struct TrainingEventTests {
+    @Test func eventsAreFlatObjectsThatRoundTrip() throws {
+        let events: [TrainingEvent] = [
+            .step(StepReport(step: 3, totalSteps: 10, loss: 1.5, learningRate: 0.1, gradientNorm: 2, stepsPerSecond: 4,
+                             secondsRemaining: 1.75)),
+            .evaluation(EvaluationReport(step: 5, score: 0.5, bestScore: 0.5, bestStep: 5, isBest: true)),
+            .checkpoint(step: 5, path: "/tmp/x"),
+            .phase("grid point"),
+        ]
+        for event in events {
+            let data = try JSONEncoder().encode(event)
+            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(object["event"] is String)
+            #expect(!String(decoding: data, as: UTF8.self).contains("_0"))
+            let decoded = try JSONDecoder().decode(TrainingEvent.self, from: data)
+            #expect(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self) == String(decoding: data, as: UTF8.self))
+        }
+    }
+}

@@ -235,22 +235,36 @@ public enum SafeTensors {
         }
     }
 
-    /// Writes `tensors` as F32 with `metadata`, atomically (a temporary file in the same folder,
+    /// The element type a tensor is stored as.
+    public enum StorageType: String, Sendable {
+        /// 32-bit floats, exact (the default).
+        case f32 = "F32"
+        /// IEEE half precision: half the bytes; values rounded to nearest (11 significant bits),
+        /// magnitudes above 65504 become infinite. For shipping trained weights, not checkpoints.
+        case f16 = "F16"
+
+        var byteCount: Int { self == .f32 ? 4 : 2 }
+    }
+
+    /// Writes `tensors` with `metadata`, atomically (a temporary file in the same folder,
     /// synced, then renamed over `path`).
     ///
     /// - Parameters:
     ///   - tensors: names and values, written in this order.
     ///   - metadata: strings stored in `__metadata__`.
+    ///   - storage: the element type on disk; default ``StorageType/f32`` (exact).
     ///   - path: destination.
-    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws {
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+                             storage: StorageType = .f32, to path: String) throws {
         var header: [String: Any] = [:]
         var offset = 0
         for (name, t) in tensors {
             guard header[name] == nil, name != "__metadata__" else {
                 throw SafeTensorsError(path: path, problem: "duplicate or reserved tensor name \(name)")
             }
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]] as [String: Any]
-            offset += t.count * 4
+            let bytes = t.count * storage.byteCount
+            header[name] = ["dtype": storage.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json: Data
@@ -265,7 +279,14 @@ public enum SafeTensors {
             try withUnsafeBytes(of: &length) { try sink.write($0) }
             try json.withUnsafeBytes { try sink.write($0) }
             for (_, t) in tensors {
-                try t.withUnsafeBufferPointer { try sink.write(UnsafeRawBufferPointer($0)) }
+                switch storage {
+                case .f32:
+                    try t.withUnsafeBufferPointer { try sink.write(UnsafeRawBufferPointer($0)) }
+                case .f16:
+                    // Little-endian, as the format requires (and as every supported platform is).
+                    let halves = t.scalars.map { Float16($0).bitPattern.littleEndian }
+                    try halves.withUnsafeBytes { try sink.write($0) }
+                }
             }
         }
     }

@@ -103,6 +103,8 @@ public struct ResultsReport: Sendable {
 
     /// Every method, prompt tuning first.
     public var methods: [MethodResults]
+    /// Per task, the score of always predicting the most frequent answer (shown when given).
+    public var majorityBaselines: [String: Double] = [:]
     /// The tasks the subspaces in the report were found on (the fallback of the seen rule).
     public var subspaceTrainingTasks: Set<String>
 
@@ -227,13 +229,21 @@ extension ResultsReport {
             let parameters = range.lowerBound == range.upperBound ? "\(range.lowerBound)" : "\(range.lowerBound)–\(range.upperBound)"
             lines.append("| \(markdownEscaped(m.method.family)) | \(m.method.dimension.map(String.init) ?? "–") | \(parameters) | \(m.all.tasks) (\(m.seen.tasks)/\(m.unseen.tasks)) | \(score(m.seen.test)) | \(score(m.unseen.test)) | \(percent(m.seen.relative)) | \(percent(m.unseen.relative)) | \(percent(m.all.relative)) |")
         }
+        if !majorityBaselines.isEmpty {
+            func mean(_ seen: Bool?) -> Double? {
+                let values = tasks.filter { seen == nil || $0.seen == seen }.compactMap { majorityBaselines[$0.task] }.filter(\.isFinite)
+                return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
+            }
+            lines.append("| Majority class (no training) | – | 0 | \(tasks.count) | \(score(mean(true))) | \(score(mean(false))) | | | |")
+        }
         lines += ["", "## Per task (test score, and in brackets its ratio to prompt tuning)", ""]
-        let columns = methods.map { markdownEscaped($0.method.name) }
+        let columns = (majorityBaselines.isEmpty ? [] : ["Majority"]) + methods.map { markdownEscaped($0.method.name) }
         lines.append("| Task | Seen | Metric | " + columns.joined(separator: " | ") + " |")
         lines.append("|---|---|---|" + String(repeating: "---:|", count: columns.count))
         let lookup = methods.map { Dictionary($0.entries.map { ($0.task, $0) }, uniquingKeysWith: { a, _ in a }) }
         for (task, seen, metric) in tasks {
             var cells = [markdownEscaped(task), seen.map { $0 ? "seen" : "unseen" } ?? "?", metric]
+            if !majorityBaselines.isEmpty { cells.append(score(majorityBaselines[task])) }
             for (i, m) in methods.enumerated() {
                 guard let e = lookup[i][task] else { cells.append(""); continue }
                 cells.append(m.method.procedure == .promptTuning || e.relative == nil

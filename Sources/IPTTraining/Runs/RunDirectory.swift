@@ -275,7 +275,7 @@ public final class RunDirectory {
         for name in names where name != lockName {
             let entry = url.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            fm.fileExists(atPath: entry.path, isDirectory: &isDirectory)
+            guard fm.fileExists(atPath: entry.path, isDirectory: &isDirectory) else { continue }
             let ours = isDirectory.boolValue
                 ? fm.fileExists(atPath: entry.appendingPathComponent(configurationName).path)
                     || fm.fileExists(atPath: entry.appendingPathComponent(resultsName).path)
