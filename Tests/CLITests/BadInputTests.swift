@@ -529,6 +529,16 @@ struct BadInputTests {
             try s.write("runs/a/results.json", "{\"procedure\": ")
             return (["report", s.path("runs")], [s.path("runs") + "/a/results.json: not a results file of ipt-cli (not valid JSON)"])
         },
+        BadInputCase("pretrain with a corpus file missing") { s in
+            (["pretrain", "--corpus", s.path("corpus.txt"), "--tokenizer", s.world.model.path, "--output", s.output],
+             [s.path("corpus.txt") + ": cannot read the corpus file"])
+        },
+        BadInputCase("pretrain --sequence-length beyond the model's positions") { s in
+            let corpus = try s.write("corpus.txt", "a good film\na bad song\n")
+            return (["pretrain", "--corpus", corpus, "--tokenizer", s.world.model.path, "--sequence-length", "1000", "--output", s.output],
+                    ["sequence_length must be in 3...256 (the model's positions), got 1000"])
+        },
+        BadInputCase("demo --workers 0") { s in (["demo", "--workers", "0", "--output", s.output], ["--workers must be at least 1, got 0"]) },
         BadInputCase("train-tokenizer with a corpus file missing") { s in
             (["train-tokenizer", "--corpus", s.path("corpus.txt"), "--vocab-size", "300", "--output", s.output],
              [s.path("corpus.txt") + ": file not found or unreadable"])

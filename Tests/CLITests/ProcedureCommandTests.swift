@@ -10,20 +10,25 @@ import Testing
 enum TinyModel {
     private static let built: Result<URL, Error> = Result {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-cli-tiny-bart-\(ProcessInfo.processInfo.processIdentifier)")
-        var generator = RandomGenerator(seed: 7)
-        let configuration = try BartConfiguration(vocabularySize: 50265, maximumPositions: 96, hiddenSize: 16,
+        try save(to: url, vocabularySize: 50265, maximumPositions: 96, seed: 7, tokenizer: SharedData.tokenizer("bart-base"))
+        return url
+    }
+
+    static func folder() throws -> String { try built.get().path }
+
+    /// Saves a random BART of width 16 with one layer on each side, and the `vocab.json` and
+    /// `merges.txt` of the folder `tokenizer`, as a model folder at `url`.
+    static func save(to url: URL, vocabularySize: Int, maximumPositions: Int, seed: UInt64, tokenizer: URL) throws {
+        var generator = RandomGenerator(seed: seed)
+        let configuration = try BartConfiguration(vocabularySize: vocabularySize, maximumPositions: maximumPositions, hiddenSize: 16,
                                                   encoderLayers: 1, encoderHeads: 2, encoderFeedForwardSize: 32,
                                                   decoderLayers: 1, decoderHeads: 2, decoderFeedForwardSize: 32, dropout: 0.1)
         try BartForConditionalGeneration(configuration: configuration, generator: &generator).save(to: url)
         for name in ["vocab.json", "merges.txt"] {
             try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
-            try FileManager.default.copyItem(at: SharedData.tokenizer("bart-base").appendingPathComponent(name),
-                                             to: url.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: tokenizer.appendingPathComponent(name), to: url.appendingPathComponent(name))
         }
-        return url
     }
-
-    static func folder() throws -> String { try built.get().path }
 }
 
 /// Flags that keep every run to seconds: few steps, small evaluations, option scoring.

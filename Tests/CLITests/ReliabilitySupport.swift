@@ -4,6 +4,7 @@ import Glibc
 #endif
 import IPTCore
 import IPTModels
+import IPTTraining
 import IPTTestSupport
 import Testing
 
@@ -25,15 +26,7 @@ enum ToyWorld {
         try? FileManager.default.removeItem(at: root)
         let model = root.appendingPathComponent("tiny-bart"), other = root.appendingPathComponent("other-bart")
         for (url, seed) in [(model, UInt64(7)), (other, 8)] {
-            var generator = RandomGenerator(seed: seed)
-            let configuration = try BartConfiguration(vocabularySize: 262, maximumPositions: 64, hiddenSize: 16,
-                                                      encoderLayers: 1, encoderHeads: 2, encoderFeedForwardSize: 32,
-                                                      decoderLayers: 1, decoderHeads: 2, decoderFeedForwardSize: 32, dropout: 0.1)
-            try BartForConditionalGeneration(configuration: configuration, generator: &generator).save(to: url)
-            for name in ["vocab.json", "merges.txt"] {
-                try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
-                try FileManager.default.copyItem(at: Fixtures.url("peft/tiny-bart/\(name)"), to: url.appendingPathComponent(name))
-            }
+            try TinyModel.save(to: url, vocabularySize: 262, maximumPositions: 64, seed: seed, tokenizer: Fixtures.url("peft/tiny-bart"))
         }
         let data = root.appendingPathComponent("data")
         let words = [("good", "positive"), ("bad", "negative"), ("fine", "positive"), ("awful", "negative")]
@@ -146,7 +139,10 @@ enum RunFolder {
     /// The optimisation steps logged in `events.jsonl` (resumed steps count again).
     static func loggedSteps(_ folder: URL) -> Int {
         guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent("events.jsonl").path) else { return 0 }
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { $0.hasPrefix("{\"step\"") }.count
+        return String(decoding: data, as: UTF8.self).split(separator: "\n").filter { line in
+            if case .step? = try? JSONDecoder().decode(TrainingEvent.self, from: Data(line.utf8)) { return true }
+            return false
+        }.count
     }
 
     /// The step of a checkpoint, after checking that it reads and its loop state parses.

@@ -155,6 +155,30 @@ struct TrainingLoopTests {
         #expect(outcome.bestStep == 10)
     }
 
+    @Test func aNonFiniteGradientWithAFiniteLossIsRejectedNamingTheStep() throws {
+        let toy = Toy()
+        var hooks = toy.hooks()
+        var backwardPasses = 0
+        var valuesBeforeTheBadStep: [Float] = []
+        hooks.afterBackward = {
+            backwardPasses += 1
+            if backwardPasses == 17 {
+                valuesBeforeTheBadStep = toy.w.value.scalars
+                toy.w.accumulateGradient(Tensor([0, .infinity, 0, 0], shape: [4, 1]))
+            }
+        }
+        var saved: [Int] = []
+        hooks.saveBest = { step, _ in saved.append(step) }
+        let error = #expect(throws: TrainingError.self) {
+            _ = try TrainingLoop(parameters: [("w", toy.w)], settings: self.settings())
+                .run(hooks: hooks, checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        }
+        guard case .nonFiniteLoss(let step, let detail)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(step == 17 && detail.hasPrefix("gradient norm is "), "\(detail)")
+        #expect(saved == [10])
+        #expect(toy.w.value.scalars == valuesBeforeTheBadStep, "the optimiser did not move")
+    }
+
     @Test func divergingStepIsRejectedNamingTheStep() throws {
         let toy = Toy()
         toy.poisonStep = 23

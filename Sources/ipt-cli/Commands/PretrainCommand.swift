@@ -74,7 +74,7 @@ struct PretrainCommand: ParsableCommand {
                 padTokenID: m.padTokenID, bosTokenID: m.bosTokenID, eosTokenIDs: m.eosTokenIDs,
                 decoderStartTokenID: m.decoderStartTokenID)
         } catch let error as ConfigurationError {
-            throw ValidationError("model architecture: \(error)")
+            throw CLIError("model architecture: \(error)")
         }
         var o = c.optimization
         if let steps {
@@ -97,7 +97,7 @@ struct PretrainCommand: ParsableCommand {
         if permuteSentences { c.noise.permuteSentences = true }
         if let validationSequences { c.validationSequences = validationSequences }
         if let initialWeights { c.initialWeights = initialWeights }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 
