@@ -177,7 +177,8 @@ public final class TrainingLoop {
                        finalLoss: state.lastLoss)
     }
 
-    /// Scores are -inf before the first evaluation; JSON has no infinities, so they are written as strings.
+    /// Scores are -inf before the first evaluation and NaN after a NaN score (a constant Pearson
+    /// input); JSON has no infinities or NaNs, so they are written as strings.
     static let nonFinite = (encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
                                 positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
                             decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
@@ -212,6 +213,11 @@ public final class TrainingLoop {
         }
         guard state.fingerprint == fingerprint else {
             throw TrainingError.checkpointMismatch("\(path) was written by a run with a different configuration or model; use --overwrite to start again")
+        }
+        // The loop takes one optimiser step per step; other counts (a damaged file) would make the
+        // step counters overflow or index nothing.
+        guard state.step >= 0, state.optimizerStep == state.step else {
+            throw TrainingError.checkpointMismatch("\(path): loop_state has step \(state.step) and optimizer step \(state.optimizerStep) (they must be equal and non-negative)")
         }
         var best: [String: Tensor] = [:]
         for (key, p) in parameters {

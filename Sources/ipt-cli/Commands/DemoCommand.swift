@@ -29,10 +29,10 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         if resume && overwrite { throw ValidationError("give --resume or --overwrite, not both") }
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
     }
 
     func run() throws {
+        try FlagValue.atLeast(1, workers, "--workers")
         let modelFolder = try model ?? EmbeddedDefault.locate("Resources/model", marker: "config.json")
         let taskFolder = try tasks ?? EmbeddedDefault.locate("Resources/tasks", marker: "tasks.json")
         let outputURL = URL(fileURLWithPath: output)

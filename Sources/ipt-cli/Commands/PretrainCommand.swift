@@ -76,7 +76,7 @@ struct PretrainCommand: ParsableCommand {
                 padTokenID: m.padTokenID, bosTokenID: m.bosTokenID, eosTokenIDs: m.eosTokenIDs,
                 decoderStartTokenID: m.decoderStartTokenID)
         } catch let error as ConfigurationError {
-            throw ValidationError("model architecture: \(error)")
+            throw CLIError("model architecture: \(error)")
         }
         var o = c.optimization
         if let steps {
@@ -100,7 +100,7 @@ struct PretrainCommand: ParsableCommand {
         if let validationSequences { c.validationSequences = validationSequences }
         if let initialWeights { c.initialWeights = initialWeights }
         if let copyWarmupSteps { c.copyWarmupSteps = copyWarmupSteps }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 
