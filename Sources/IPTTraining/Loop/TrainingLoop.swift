@@ -122,7 +122,14 @@ public final class TrainingLoop {
             }
             for p in clippingOnlyParameters { p.zeroGradient() }
             let factor = schedule.factor(at: step - 1)
+            // A finite gradient can still carry a parameter past Float's range (a huge learning
+            // rate): such a step is undone and the run stops, so no artifact holds infinities.
+            let valuesBefore = parameters.map(\.parameter.value)
             optimizer.step(learningRateFactor: factor)
+            if let bad = parameters.firstIndex(where: { !$0.parameter.value.isFinite }) {
+                for (p, value) in zip(parameters, valuesBefore) { p.parameter.value = value }
+                throw TrainingError.nonFiniteLoss(step: step, detail: "the update made \(parameters[bad].key) non-finite")
+            }
             for p in all { p.zeroGradient() }
             try hooks.valuesDidChange?()
             state.step = step
