@@ -281,30 +281,9 @@ public final class Pretraining {
     /// The training batch of `step` (1-based): sequences in a seeded order per epoch, each noised
     /// with a generator derived from (seed, step, row).
     public func batch(step: Int) -> TaskBatch {
-        let settings = configuration.optimization
-        let n = corpus.training.count
-        let root = RandomGenerator(seed: settings.seed)
-        var rows: [DenoisingCorpus.Sequence] = []
-        var epochOrder: (epoch: Int, order: [Int])? = nil
-        for j in 0..<settings.batchSize {
-            let index = (step - 1) * settings.batchSize + j
-            let epoch = index / n
-            if epochOrder?.epoch != epoch {
-                var shuffler = root.derived("epoch").derived(epoch)
-                epochOrder = (epoch, shuffler.permutation(n))
-            }
-            rows.append(corpus.training[epochOrder!.order[index % n]])
-        }
-        if step <= configuration.copyWarmupSteps && !ordinaryTokenIDs.isEmpty {
-            // Random strings of ordinary tokens, as long as half a sequence (see copyWarmupSteps).
-            let length = max(1, (configuration.sequenceLength - 2) / 2)
-            let m = model.configuration
-            rows = (0..<settings.batchSize).map { j in
-                var generator = root.derived("copy warm-up").derived(step).derived(j)
-                let body = (0..<length).map { _ in ordinaryTokenIDs[Int(generator.next() % UInt64(ordinaryTokenIDs.count))] }
-                return DenoisingCorpus.Sequence(ids: [m.bosTokenID] + body + [m.eosTokenIDs[0]], segmentStarts: [0])
-            }
-        }
+        let root = RandomGenerator(seed: configuration.optimization.seed)
+        let rows = step <= configuration.copyWarmupSteps && !ordinaryTokenIDs.isEmpty
+            ? copyWarmupRows(step: step, root: root) : corpusRows(step: step, root: root)
         let pad = model.configuration.padTokenID
         let inputs = rows.enumerated().map { j, sequence -> [Int32] in
             var generator = root.derived("noise").derived(step).derived(j)
@@ -312,6 +291,35 @@ public final class Pretraining {
                                       maximumLength: model.configuration.maximumPositions, generator: &generator)
         }
         return TaskBatch(inputs: TokenBatch(inputs, paddingID: pad), targets: TokenBatch(rows.map(\.ids), paddingID: pad))
+    }
+
+    /// The corpus sequences of `step`: a seeded order per epoch.
+    func corpusRows(step: Int, root: RandomGenerator) -> [DenoisingCorpus.Sequence] {
+        let batchSize = configuration.optimization.batchSize
+        let n = corpus.training.count
+        var rows: [DenoisingCorpus.Sequence] = []
+        var epochOrder: (epoch: Int, order: [Int])? = nil
+        for j in 0..<batchSize {
+            let index = (step - 1) * batchSize + j
+            let epoch = index / n
+            if epochOrder?.epoch != epoch {
+                var shuffler = root.derived("epoch").derived(epoch)
+                epochOrder = (epoch, shuffler.permutation(n))
+            }
+            rows.append(corpus.training[epochOrder!.order[index % n]])
+        }
+        return rows
+    }
+
+    /// Random strings of ordinary tokens, as long as half a sequence (see copyWarmupSteps).
+    func copyWarmupRows(step: Int, root: RandomGenerator) -> [DenoisingCorpus.Sequence] {
+        let length = max(1, (configuration.sequenceLength - 2) / 2)
+        let m = model.configuration
+        return (0..<configuration.optimization.batchSize).map { j in
+            var generator = root.derived("copy warm-up").derived(step).derived(j)
+            let body = (0..<length).map { _ in ordinaryTokenIDs[Int(generator.next() % UInt64(ordinaryTokenIDs.count))] }
+            return DenoisingCorpus.Sequence(ids: [m.bosTokenID] + body + [m.eosTokenIDs[0]], segmentStarts: [0])
+        }
     }
 
     /// Mean negative log-likelihood per target token of the validation sequences (no dropout).
