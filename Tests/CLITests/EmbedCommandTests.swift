@@ -54,16 +54,8 @@ struct EmbedCommandTests {
         let missing = try CLI.run(["embed", "--model", "/nonexistent/model", "text"])
         #expect(missing.status == 1 && missing.stderr == "ipt-cli: error: /nonexistent/model: model folder not found\n")
 
-        // A BART folder (bart-tiny with a 5-token byte-level vocabulary) cannot embed.
-        let bart = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-cli-bart-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: bart, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: bart) }
-        let fixture = SharedData.repositoryRoot.appendingPathComponent("Tests/IPTModelsTests/Fixtures/bart-tiny")
-        for name in ["config.json", "model.safetensors"] {
-            try FileManager.default.copyItem(at: fixture.appendingPathComponent(name), to: bart.appendingPathComponent(name))
-        }
-        try #"{"<s>": 0, "<pad>": 1, "</s>": 2, "a": 3, "b": 4}"#.write(to: bart.appendingPathComponent("vocab.json"), atomically: true, encoding: .utf8)
-        try "a b\n".write(to: bart.appendingPathComponent("merges.txt"), atomically: true, encoding: .utf8)
+        // A BART folder cannot embed.
+        let bart = try ToyWorld.get().model
         let wrongModel = try CLI.run(["embed", "--model", bart.path, "text"])
         #expect(wrongModel.status == 1)
         #expect(wrongModel.stderr.contains("embed needs an encoder model (model_type bert)"), "\(wrongModel.stderr)")

@@ -212,11 +212,11 @@ struct MiniLMTokenizerTests {
         let rows = try #require(crossfit["lines"] as? [[Any]])
         #expect(rows.count > 500)
         var mismatches: [String] = []
-        var linesByFile: [Int: [String]] = [:]
+        var linesByFile: [Int: TokenizerTestSupport.CrossfitLines] = [:]
         for row in rows {
             let file = try #require(row[0] as? Int), line = try #require(row[1] as? Int)
-            if linesByFile[file] == nil { linesByFile[file] = try TokenizerTestSupport.crossfitLines(files[file]) }
-            let ids = tokenizer.encode(linesByFile[file]![line - 1])
+            if linesByFile[file] == nil { linesByFile[file] = try TokenizerTestSupport.CrossfitLines(files[file]) }
+            let ids = tokenizer.encode(linesByFile[file]!.line(line))
             if ids.count != row[2] as? Int || TokenizerTestSupport.digest(ids: ids) != row[3] as? String
                 || TokenizerTestSupport.decodingsDigest(tokenizer, ids) != row[4] as? String {
                 mismatches.append("\(files[file]):\(line)")

@@ -50,13 +50,8 @@ extension ByteLevelBPETokenizer {
             contents[role] = token?.content
         }
 
+        try settings.checkAddedTokensDecoder(vocabulary: vocabulary, vocabularyFile: "vocab.json")
         var addedTokens = settings.addedTokensDecoder
-        for token in addedTokens {
-            if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
-                throw settings.failure(at: "added_tokens_decoder.\(token.id)",
-                                       "'\(token.content)' has id \(vocabularyID) in vocab.json")
-            }
-        }
         let roleOrder: [TokenizerSettings.Role] = [.bos, .pad, .eos, .unk, .cls, .sep, .mask]
         let extraTokens = roleOrder.compactMap { role in contents[role].map { (role.rawValue, $0, role) } }
             + settings.additionalSpecialTokens.map { ("additional_special_tokens", $0, nil) }

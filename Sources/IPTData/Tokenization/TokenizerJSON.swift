@@ -3,27 +3,45 @@ import Foundation
 // Parts of a Hugging Face `tokenizer.json` (and `vocab.json`) that every tokenizer model shares:
 // the vocabulary object, the added tokens and the post-processor.
 
-/// A vocabulary object of token -> id (`vocab.json`, `model.vocab`); tokens and ids must be unique.
+/// The bound on ids for a tokenizer of `tokenCount` tokens (vocabulary and added tokens).
+///
+/// Tokenizers keep tables indexed by id, one entry per id up to the largest, so one huge id in a
+/// small file must not make them allocate gigabytes. Gaps between ids are allowed: as many unused
+/// ids as there are tokens, plus 1,024.
+func tokenIDLimit(tokenCount: Int) -> Int32 { Int32(clamping: 2 * tokenCount + 1024) }
+
+/// The error text for an id at or above ``tokenIDLimit(tokenCount:)``.
+func tokenIDLimitProblem(_ id: Int32, limit: Int32) -> String {
+    "id \(id) is too large for a tokenizer of this size (ids must be below \(limit))"
+}
+
+/// A vocabulary object of token -> id (`vocab.json`, `model.vocab`); tokens and ids must be
+/// unique and below ``tokenIDLimit(tokenCount:)``.
 func readVocabularyObject(_ field: JSONField) throws -> [String: Int32] {
     let entries = try field.members()
     var vocabulary: [String: Int32] = [:]
     vocabulary.reserveCapacity(entries.count)
     var tokenOfID: [Int32: String] = [:]
     tokenOfID.reserveCapacity(entries.count)
+    let limit = tokenIDLimit(tokenCount: entries.count)
     for entry in entries {
         let token = entry.memberName, id = try entry.id()
+        if id >= limit { throw entry.failure(tokenIDLimitProblem(id, limit: limit)) }
         if vocabulary.updateValue(id, forKey: token) != nil { throw entry.failure("the token is listed twice") }
         if let other = tokenOfID.updateValue(token, forKey: id) { throw entry.failure("id \(id) is also the id of '\(other)'") }
     }
     return vocabulary
 }
 
-/// `added_tokens` of a tokenizer.json (absent or null: none); a token that is also in the
-/// vocabulary must have the same id there. A later entry with the same content replaces an earlier.
+/// `added_tokens` of a tokenizer.json (absent or null: none); ids must be below
+/// ``tokenIDLimit(tokenCount:)`` and a token that is also in the vocabulary must have the same id
+/// there. A later entry with the same content replaces an earlier.
 func readAddedTokens(_ field: JSONField, vocabulary: [String: Int32]) throws -> [AddedToken] {
     var addedTokens: [AddedToken] = []
     if field.isAbsentOrNull { return addedTokens }
-    for entry in try field.array() {
+    let entries = try field.array()
+    let limit = tokenIDLimit(tokenCount: vocabulary.count + entries.count)
+    for entry in entries {
         _ = try entry.members()
         let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                isSpecial: try entry.child("special").optionalBool(default: false),
@@ -31,6 +49,7 @@ func readAddedTokens(_ field: JSONField, vocabulary: [String: Int32]) throws -> 
                                stripsRight: try entry.child("rstrip").optionalBool(default: false),
                                isSingleWord: try entry.child("single_word").optionalBool(default: false),
                                isNormalized: try entry.child("normalized").optionalBool(default: true))
+        if token.id >= limit { throw entry.child("id").failure(tokenIDLimitProblem(token.id, limit: limit)) }
         if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
             throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
         }

@@ -96,6 +96,21 @@ struct TokenizerSettings {
         }
     }
 
+    /// Checks `added_tokens_decoder` against the vocabulary read from `vocabularyFile`: ids below
+    /// ``tokenIDLimit(tokenCount:)``, and a token the vocabulary also has must have the same id there.
+    func checkAddedTokensDecoder(vocabulary: [String: Int32], vocabularyFile: String) throws {
+        let limit = tokenIDLimit(tokenCount: vocabulary.count + addedTokensDecoder.count)
+        for token in addedTokensDecoder {
+            if token.id >= limit {
+                throw failure(at: "added_tokens_decoder.\(token.id)", tokenIDLimitProblem(token.id, limit: limit))
+            }
+            if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
+                throw failure(at: "added_tokens_decoder.\(token.id)",
+                              "'\(token.content)' has id \(vocabularyID) in \(vocabularyFile)")
+            }
+        }
+    }
+
     /// A token given as a string or as an AddedToken object (`{"content": ..., "lstrip": ...}`).
     private func tokenSpec(_ field: JSONField) throws -> TokenSpec {
         if case .string(let content)? = field.value { return TokenSpec(content: content) }

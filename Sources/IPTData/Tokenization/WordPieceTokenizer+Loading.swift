@@ -44,12 +44,8 @@ extension WordPieceTokenizer {
         var configuration = Configuration(vocabulary: vocabulary, unknownToken: unknownToken)
         configuration.normalizer = BertNormalizer(separatesChineseCharacters: settings.separatesChineseCharacters ?? true,
                                                   stripsAccents: settings.stripsAccents ?? lowercases, lowercases: lowercases)
+        try settings.checkAddedTokensDecoder(vocabulary: vocabulary, vocabularyFile: "vocab.txt")
         configuration.addedTokens = settings.addedTokensDecoder
-        for token in configuration.addedTokens {
-            if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
-                throw settings.failure(at: "added_tokens_decoder.\(token.id)", "'\(token.content)' has id \(vocabularyID) in vocab.txt")
-            }
-        }
         try assignRoles(&configuration, settings: settings)
         guard vocabulary[configuration.unknownToken] != nil else {
             throw settings.failure(at: "unk_token", "'\(configuration.unknownToken)' is not in the vocabulary")

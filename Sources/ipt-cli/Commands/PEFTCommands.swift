@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import IPTCore
+import IPTModels
 import IPTTraining
 
 /// `ipt-cli export-peft`: a tuned prompt as a Hugging Face PEFT prompt-tuning adapter.
@@ -23,10 +24,14 @@ struct ExportPEFTCommand: ParsableCommand {
 
     func run() throws {
         let (model, _, identity) = try modelOptions.load()
+        // The adapter is a SEQ_2_SEQ_LM one, so only a sequence-to-sequence model can have it.
+        guard let bart = model as? BartForConditionalGeneration else {
+            throw CLIError("\(modelOptions.model): export-peft writes a sequence-to-sequence (SEQ_2_SEQ_LM) adapter and needs a BART model, not \(type(of: model))")
+        }
         let baseModel = baseModelName ?? URL(fileURLWithPath: modelOptions.model).standardizedFileURL.path
         let exported = try PEFTPrompt.export(artifact: prompt, model: identity, to: output, baseModel: baseModel,
-                                             layers: model.configuration.encoderLayers,
-                                             attentionHeads: model.configuration.encoderHeads, overwrite: overwrite)
+                                             layers: bart.configuration.encoderLayers,
+                                             attentionHeads: bart.configuration.encoderHeads, overwrite: overwrite)
         print("export-peft num_virtual_tokens=\(exported.shape[0]) token_dim=\(exported.shape[1]) output=\(output)")
     }
 }
