@@ -47,15 +47,21 @@ public struct ModelFolder: Sendable {
 
     /// Every tensor of the checkpoint, by its name in the file(s), memory-mapped.
     ///
+    /// Weights are floating-point (F32, F16, BF16 or F64); an integer or boolean tensor is accepted
+    /// only under a name in `integerBuffers` (buffers such as BERT's `embeddings.position_ids`,
+    /// which the model ignores).
+    ///
+    /// - Parameter integerBuffers: names whose tensors may be integer or boolean; default none.
     /// - Throws: ``ModelLoadError`` naming the file: no safetensors weights (with conversion
-    ///   instructions when `pytorch_model.bin` is there), an unreadable file or index.
-    public func readWeights() throws -> [String: Tensor] {
+    ///   instructions when `pytorch_model.bin` is there), an unreadable file or index, a tensor of
+    ///   another dtype.
+    public func readWeights(integerBuffers: Set<String> = []) throws -> [String: Tensor] {
         let manager = FileManager.default
         if manager.fileExists(atPath: weightsURL.path) {
-            return try Self.readSafeTensors(weightsURL)
+            return try Self.readSafeTensors(weightsURL, integerBuffers: integerBuffers)
         }
         if manager.fileExists(atPath: weightsIndexURL.path) {
-            return try readShards()
+            return try readShards(integerBuffers: integerBuffers)
         }
         if manager.fileExists(atPath: pytorchWeightsURL.path) {
             throw ModelLoadError.pytorchWeightsOnly(path: pytorchWeightsURL.path)
@@ -64,7 +70,7 @@ public struct ModelFolder: Sendable {
     }
 
     /// Reads the shards listed in `model.safetensors.index.json` (`{"weight_map": {name: file}}`).
-    private func readShards() throws -> [String: Tensor] {
+    private func readShards(integerBuffers: Set<String>) throws -> [String: Tensor] {
         struct Index: Decodable { let weight_map: [String: String] }
         let index = try Self.decodeJSON(Index.self, from: weightsIndexURL)
         var tensors: [String: Tensor] = [:]
@@ -73,7 +79,7 @@ public struct ModelFolder: Sendable {
             guard FileManager.default.fileExists(atPath: shardURL.path) else {
                 throw ModelLoadError.missingFile(path: shardURL.path, problem: "shard listed in model.safetensors.index.json not found")
             }
-            for (name, tensor) in try Self.readSafeTensors(shardURL) {
+            for (name, tensor) in try Self.readSafeTensors(shardURL, integerBuffers: integerBuffers) {
                 guard tensors.updateValue(tensor, forKey: name) == nil else {
                     throw ModelLoadError.invalidWeights(path: shardURL.path, problem: "tensor \(name) appears in more than one shard")
                 }
@@ -82,12 +88,21 @@ public struct ModelFolder: Sendable {
         return tensors
     }
 
-    private static func readSafeTensors(_ url: URL) throws -> [String: Tensor] {
+    private static func readSafeTensors(_ url: URL, integerBuffers: Set<String>) throws -> [String: Tensor] {
+        let file: SafeTensors.File
         do {
-            return try SafeTensors.read(url.path).tensors
+            file = try SafeTensors.read(url.path)
         } catch let error as SafeTensorsError {
             throw ModelLoadError.invalidWeights(path: error.path, problem: error.problem)
         }
+        let floatingPoint: Set<String> = ["F32", "F16", "BF16", "F64"]
+        for name in file.names where !integerBuffers.contains(name) {
+            if let dtype = file.dtypes[name], !floatingPoint.contains(dtype) {
+                throw ModelLoadError.invalidWeights(path: url.path,
+                                                    problem: "tensor \(name): unsupported dtype \(dtype) (weights are F32, F16, BF16 or F64)")
+            }
+        }
+        return file.tensors
     }
 
     /// Decodes a JSON file, turning every problem into a one-line ``ModelLoadError`` that names

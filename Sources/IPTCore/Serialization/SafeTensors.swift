@@ -34,6 +34,9 @@ public enum SafeTensors {
         public var tensors: [String: Tensor]
         /// Tensor names in the order of their data offsets.
         public var names: [String]
+        /// Each tensor's dtype as stored ("F32", "BF16", "I64", ...): integer and boolean tensors
+        /// are read as Float too, so a caller that needs floating-point data checks it here.
+        public var dtypes: [String: String]
         public var metadata: [String: String]
     }
 
@@ -182,8 +185,9 @@ public enum SafeTensors {
 
     private static func parse(_ file: MappedFile, path: String) throws -> File {
         let (entries, metadata, dataStart) = try header(file, path: path)
-        var tensors: [String: Tensor] = [:]
+        var tensors: [String: Tensor] = [:], dtypes: [String: String] = [:]
         for e in entries {
+            dtypes[e.name] = e.dtype
             let source = file.bytes + dataStart + e.begin
             let count = e.shape.reduce(1, *)
             switch e.dtype {
@@ -227,7 +231,7 @@ public enum SafeTensors {
                 }
             }
         }
-        return File(tensors: tensors, names: entries.map(\.name), metadata: metadata)
+        return File(tensors: tensors, names: entries.map(\.name), dtypes: dtypes, metadata: metadata)
     }
 
     /// Bytes per element of every safetensors dtype (the header check covers them all; all but the

@@ -19,13 +19,16 @@ extension BertEncoder {
         let folder = ModelFolder(url)
         try folder.checkExists()
         let configuration = try BertConfiguration.load(from: folder.configurationURL)
-        let tensors = try folder.readWeights()
+        let tensors = try folder.readWeights(integerBuffers: Set(ignoredBuffers.flatMap { [$0, "bert." + $0] }))
         let model = BertEncoder(configuration: configuration, dropoutSeed: dropoutSeed, optionTemperature: optionTemperature)
         let source = FileManager.default.fileExists(atPath: folder.weightsURL.path) ? folder.weightsURL : folder.weightsIndexURL
         try model.load(checkpoint: tensors, source: source.path)
         model.freeze()
         return model
     }
+
+    /// Integer buffers of BertModel checkpoints, not parameters (the encoder makes its own).
+    static let ignoredBuffers: Set<String> = ["embeddings.position_ids", "embeddings.token_type_ids"]
 
     /// Sets every parameter from a checkpoint's tensors, strictly.
     ///
@@ -48,8 +51,7 @@ extension BertEncoder {
             }
         }
         let ignoredPrefixes = ["pooler.", "cls.", "classifier.", "qa_outputs."]
-        for key in renamed.keys where ignoredPrefixes.contains(where: key.hasPrefix)
-            || key == "embeddings.position_ids" || key == "embeddings.token_type_ids" {
+        for key in renamed.keys where ignoredPrefixes.contains(where: key.hasPrefix) || Self.ignoredBuffers.contains(key) {
             renamed[key] = nil
         }
         do {

@@ -11,7 +11,7 @@ struct ModelOptions: ParsableArguments {
     var model: String
 
     /// The model (frozen; BART or BERT, as config.json's model_type says), its tokenizer (byte-level
-    /// BPE or WordPiece, as the files say) and identity.
+    /// BPE for BART, WordPiece for BERT) and identity.
     func load() throws -> (model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity) {
         try ModelOptions.load(model)
     }
@@ -19,9 +19,15 @@ struct ModelOptions: ParsableArguments {
     /// The model in the folder `model` (frozen), its tokenizer and identity.
     static func load(_ model: String) throws -> (model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity) {
         let url = URL(fileURLWithPath: model)
-        let backbone = try ModelFolder(url).loadModel()
+        let folder = ModelFolder(url)
+        let backbone = try folder.loadModel()
         backbone.freeze()
-        let tokenizer = try loadTokenizer(folder: url)
+        // The model's family decides the tokenizer's, so that a missing file is named.
+        let tokenizer: any Tokenizer
+        switch try folder.architecture() {
+        case .bart: tokenizer = try ByteLevelBPETokenizer.load(folder: url)
+        case .bert: tokenizer = try WordPieceTokenizer.load(folder: url)
+        }
         guard tokenizer.vocabularySize <= backbone.vocabularySize else {
             throw CLIError("\(model): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's vocab_size is \(backbone.vocabularySize)")
         }
