@@ -24,6 +24,11 @@ public struct ModelFolder: Sendable {
     public var weightsURL: URL { url.appendingPathComponent("model.safetensors") }
     /// `model.safetensors.index.json`, the index of sharded weights.
     public var weightsIndexURL: URL { url.appendingPathComponent("model.safetensors.index.json") }
+    /// The weights file errors name: `model.safetensors`, or the index of sharded weights when
+    /// there is no such file.
+    public var weightsSource: URL {
+        FileManager.default.fileExists(atPath: weightsURL.path) ? weightsURL : weightsIndexURL
+    }
     /// `pytorch_model.bin`, which this library cannot read.
     public var pytorchWeightsURL: URL { url.appendingPathComponent("pytorch_model.bin") }
     /// `vocab.json` of a byte-level BPE tokenizer.
@@ -67,6 +72,27 @@ public struct ModelFolder: Sendable {
             throw ModelLoadError.pytorchWeightsOnly(path: pytorchWeightsURL.path)
         }
         throw ModelLoadError.missingFile(path: weightsURL.path, problem: "file not found (weights must be safetensors)")
+    }
+
+    /// Refuses a `config.json` that describes a model of more than twice the values the
+    /// checkpoint holds, or of more than can be counted (`parameterCount` nil).
+    ///
+    /// Every parameter needs a tensor of its own in the checkpoint. A model is allocated before its
+    /// keys are matched (which names each missing or mis-shaped tensor), so keep that allocation in
+    /// proportion to the files read: huge sizes in a small folder would otherwise exhaust memory or
+    /// overflow the shape arithmetic.
+    ///
+    /// - Parameters:
+    ///   - parameterCount: the configuration's parameter values (nil: more than an `Int` holds).
+    ///   - tensors: the checkpoint (``readWeights(integerBuffers:)``).
+    ///   - source: the weights file named in the error.
+    /// - Throws: ``ModelLoadError/invalidWeights(path:problem:)``.
+    func checkSize(of parameterCount: Int?, against tensors: [String: Tensor], source: URL) throws {
+        let available = tensors.values.reduce(0) { $0 + $1.count }
+        guard let needed = parameterCount, needed / 2 <= available else {
+            let needs = parameterCount.map { "\($0) parameter values" } ?? "more parameter values than can be counted"
+            throw ModelLoadError.invalidWeights(path: source.path, problem: "holds \(available) values, but config.json describes a model of \(needs)")
+        }
     }
 
     /// Reads the shards listed in `model.safetensors.index.json` (`{"weight_map": {name: file}}`).
@@ -189,5 +215,27 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
         case is String.Type: return "a string"
         default: return type is [Any].Type ? "a list" : "an object"
         }
+    }
+}
+
+/// A sum of products of sizes from a `config.json`, which may overflow: ``total`` is nil then.
+struct ParameterCount {
+    private var sum = 0
+    private var overflows = false
+
+    /// The sum, or nil when it (or a product) does not fit in an `Int`.
+    var total: Int? { overflows ? nil : sum }
+
+    /// Adds the product of `factors`.
+    mutating func add(_ factors: [Int]) {
+        var product = 1
+        for factor in factors {
+            let (p, o) = product.multipliedReportingOverflow(by: factor)
+            product = p
+            overflows = overflows || o
+        }
+        let (total, o) = sum.addingReportingOverflow(product)
+        sum = total
+        overflows = overflows || o
     }
 }

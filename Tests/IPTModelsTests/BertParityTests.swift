@@ -58,6 +58,7 @@ struct BertParityTests {
         let f = try BertFixture()
         #expect(f.model.namedParameters().map(\.key) == f.values.parameter_names)
         #expect(f.model.parameterCount == f.values.parameter_count)
+        #expect(f.model.configuration.parameterCount == f.values.parameter_count)
         #expect(f.model.trainableParameterCount == 0, "a loaded model is frozen")
         #expect(f.model.adapterLayout(bottleneckSize: 4).parameterCount == f.tensor("adapters").count)
     }
@@ -209,6 +210,29 @@ struct BertLoadingTests {
         #expect(throws: ModelLoadError.invalidValue(path: folder.url.appendingPathComponent("config.json").path, key: "model_type",
                                                     problem: "unsupported model type \"t5\" (supported: bart, bert)")) {
             _ = try ModelFolder(folder.url).loadModel()
+        }
+    }
+
+    /// A config.json that claims a far bigger model than its checkpoint is refused before the model
+    /// is allocated, as for BART (10^12 word rows of 32 values plus bert-tiny's 19,264 others).
+    @Test(arguments: [
+        ("\"vocab_size\": 120", "\"vocab_size\": 1000000000000", "describes a model of 32000000019264 parameter values"),
+        ("\"hidden_size\": 32", "\"hidden_size\": 4294967296", "more parameter values than can be counted"),
+        ("\"num_hidden_layers\": 2", "\"num_hidden_layers\": 1000", "describes a model of "),
+    ])
+    func configurationLargerThanTheCheckpointIsRefused(_ original: String, _ replacement: String, _ problem: String) throws {
+        let text = try String(contentsOf: Fixtures.url("bert-tiny/config.json"), encoding: .utf8)
+        #expect(text.contains(original))
+        let folder = try ScratchFolder()
+        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
+        try folder.copy("model.safetensors", from: Fixtures.url("bert-tiny"))
+        do {
+            _ = try BertEncoder.load(from: folder.url)
+            Issue.record("\(replacement) was accepted")
+        } catch let error as ModelLoadError {
+            guard case .invalidWeights(let path, let found) = error else { Issue.record("\(error)"); return }
+            #expect(path.hasSuffix("model.safetensors"))
+            #expect(found.contains(problem), "\(found)")
         }
     }
 

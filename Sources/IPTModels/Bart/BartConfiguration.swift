@@ -109,19 +109,8 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
     /// with huge sizes cannot make it allocate (or overflow computing) more than the weights hold.
     public var parameterCount: Int? {
         let (d, encoderFFN, decoderFFN) = (hiddenSize, encoderFeedForwardSize, decoderFeedForwardSize)
-        var total = 0
-        var overflows = false
-        func add(_ factors: Int...) {
-            var product = 1
-            for factor in factors {
-                let (p, o) = product.multipliedReportingOverflow(by: factor)
-                product = p
-                overflows = overflows || o
-            }
-            let (sum, o) = total.addingReportingOverflow(product)
-            total = sum
-            overflows = overflows || o
-        }
+        var count = ParameterCount()
+        func add(_ factors: Int...) { count.add(factors) }
         add(vocabularySize, d)  // shared embedding
         for (layers, ffn, attentions) in [(encoderLayers, encoderFFN, 1), (decoderLayers, decoderFFN, 2)] {
             add(maximumPositions, d)  // embed_positions: maximumPositions + 2 rows
@@ -134,7 +123,7 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
             add(layers, ffn)
             add(layers, d)
         }
-        return overflows ? nil : total
+        return count.total
     }
 
     /// The multiplier of token embeddings: sqrt(d_model) when `scale_embedding`, else 1.

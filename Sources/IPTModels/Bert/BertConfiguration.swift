@@ -59,6 +59,22 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
         try validate()
     }
 
+    /// The number of parameter values of a model with this architecture, as
+    /// `BertEncoder.parameterCount` gives it (no pooler); nil when it does not fit in an `Int`.
+    ///
+    /// Loading compares it with the checkpoint before building the model, so that a config.json
+    /// with huge sizes cannot make it allocate (or overflow computing) more than the weights hold.
+    public var parameterCount: Int? {
+        let (c, inner, layers) = (hiddenSize, intermediateSize, layers)
+        var count = ParameterCount()
+        for rows in [vocabularySize, maximumPositions, typeVocabularySize, 2] { count.add([rows, c]) }  // embeddings, LayerNorm
+        count.add([layers, 4, c + 1, c])  // query, key, value, attention output
+        count.add([layers, 2, 2, c])  // two LayerNorms
+        count.add([layers, c + 1, inner])  // intermediate dense
+        count.add([layers, inner + 1, c])  // output dense
+        return count.total
+    }
+
     /// Reads and validates `config.json`.
     ///
     /// - Parameter url: the file.

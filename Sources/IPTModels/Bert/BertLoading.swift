@@ -14,14 +14,16 @@ extension BertEncoder {
     ///   - optionTemperature: see ``optionTemperature``; default 0.05.
     /// - Throws: ``ModelLoadError``, one line naming the file (and key): missing files, a folder
     ///   with only `pytorch_model.bin` (with conversion instructions), invalid JSON or values,
-    ///   unreadable safetensors, and every missing, unexpected or mis-shaped tensor.
+    ///   unreadable safetensors, a config.json describing a far bigger model than the weights hold,
+    ///   and every missing, unexpected or mis-shaped tensor.
     public static func load(from url: URL, dropoutSeed: UInt64 = 0, optionTemperature: Float = 0.05) throws -> BertEncoder {
         let folder = ModelFolder(url)
         try folder.checkExists()
         let configuration = try BertConfiguration.load(from: folder.configurationURL)
         let tensors = try folder.readWeights(integerBuffers: Set(ignoredBuffers.flatMap { [$0, "bert." + $0] }))
+        let source = folder.weightsSource
+        try folder.checkSize(of: configuration.parameterCount, against: tensors, source: source)
         let model = BertEncoder(configuration: configuration, dropoutSeed: dropoutSeed, optionTemperature: optionTemperature)
-        let source = FileManager.default.fileExists(atPath: folder.weightsURL.path) ? folder.weightsURL : folder.weightsIndexURL
         try model.load(checkpoint: tensors, source: source.path)
         model.freeze()
         return model
