@@ -10,6 +10,9 @@ import IPTCore
 //   ipt-bench workload NAME [--size base|tiny] [--steps S] [--warmup W]
 //                                     one workload (pt, ist, msf, said, infer, generate) in this
 //                                     process; prints one JSON line
+//   ipt-bench fastfood [--count D] [--dim d]
+//                                     the pieces of one tensor's Fastfood projection (default:
+//                                     BART-base's embedding, L = 2^26)
 //   ipt-bench gemm [--seconds S] [--json] [--cpu-time]
 //                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time)
 //   ipt-bench tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]
@@ -42,6 +45,9 @@ case "workload":
         print("ipt-bench workload: \(error)")
         exit(1)
     }
+case "fastfood":
+    FastfoodBenchmark.run(count: option("--count").flatMap(Int.init) ?? 50_265 * 768,
+                          dimension: option("--dim").flatMap(Int.init) ?? 100)
 case "compare":
     let shared = URL(fileURLWithPath: ProcessInfo.processInfo.environment["IPT_SHARED_DIR"] ?? "../shared")
     var options = CompareBenchmark.Options(python: option("--python") ?? ".venv/bin/python",
@@ -89,6 +95,6 @@ case "train-tokenizer":
 default:
     print("usage: ipt-bench compare [--size base|tiny|both] [--workloads LIST] [--rounds R] [--threads N] [--steps S] [--warmup W]"
           + " [--python PATH] [--peer PATH] [--memory-limit-gb G] [--no-gemm] | workload NAME [--size S] [--steps S] [--warmup W]"
-          + " | gemm [--seconds S] [--json] [--cpu-time] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
+          + " | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
           + " | train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
 }
