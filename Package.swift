@@ -55,7 +55,8 @@ let package = Package(
         .testTarget(name: "IPTTrainingTests", dependencies: ["IPTCore", "IPTModels", "IPTData", "IPTTraining", "IPTTestSupport"],
                     resources: [.copy("Fixtures")]),
         // Runs the built ipt-cli end to end (exit codes, messages, artifacts).
-        .testTarget(name: "CLITests", dependencies: ["ipt-cli", "IPTCore", "IPTTestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ipt-cli", "IPTCore", "IPTModels", "IPTTraining", "IPTTestSupport"],
+                    resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v5]
 )

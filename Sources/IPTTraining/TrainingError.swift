@@ -10,6 +10,8 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     case outputFolder(String)
     /// Input data is unusable (no examples, unknown task, ...).
     case data(String)
+    /// A file is not in the format it should be (a PEFT adapter folder, a results.json, ...); names the file.
+    case fileFormat(String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
         case .nonFiniteLoss(let step, let detail): return "training diverged at step \(step): \(detail); the best artifacts so far are kept"
         case .outputFolder(let s): return s
         case .data(let s): return s
+        case .fileFormat(let s): return s
         }
     }
 }

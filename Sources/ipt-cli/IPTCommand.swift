@@ -12,6 +12,7 @@ struct IPTCommand: ParsableCommand {
         abstract: "Find and tune low-dimensional intrinsic task subspaces of pretrained transformers.",
         subcommands: [
             // The paper's procedures.
+            DemoCommand.self,
             PromptTuneCommand.self,
             FindSubspaceCommand.self,
             TuneSubspaceCommand.self,
@@ -23,10 +24,16 @@ struct IPTCommand: ParsableCommand {
             EvaluateCommand.self,
             ScoreCommand.self,
             TokenizeCommand.self,
+            // Reports and artifacts.
+            ReportCommand.self,
+            InspectCommand.self,
+            ExportPEFTCommand.self,
+            ImportPEFTCommand.self,
+            // The embedded default: tokenizer, corpus, tasks.
             TrainTokenizerCommand.self,
-            // The embedded default: corpus and tasks.
             MakeCorpusCommand.self,
             MakeTasksCommand.self,
+            PretrainCommand.self,
             // The machine.
             InfoCommand.self,
         ])
@@ -38,17 +45,36 @@ struct IPTCommand: ParsableCommand {
         } catch {
             let code = exitCode(for: error)
             if code == .success { exit(withError: error) }  // --help, --version
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(2)
+            // One line: the problem and where the help is (ArgumentParser's message adds usage lines).
+            let lines = fullMessage(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+            let problem = lines.first.map { $0.hasPrefix("Error: ") ? String($0.dropFirst(7)) : $0 } ?? "invalid usage"
+            let help = lines.first { $0.hasPrefix("See '") }.flatMap { line -> String? in
+                let quoted = line.split(separator: "'", omittingEmptySubsequences: false)
+                return quoted.count >= 2 ? " (see '\(quoted[1])')" : nil
+            } ?? ""
+            usageError(problem + help)
         }
         do {
             try command.run()
         } catch let code as ExitCode {
             Foundation.exit(code.rawValue)
+        } catch let error as ValidationError {
+            // A flag value found wrong only when the command runs is still bad usage.
+            let name = type(of: command).configuration.commandName ?? "ipt-cli"
+            usageError("\(error.message) (see 'ipt-cli \(name) --help')")
+        } catch where exitCode(for: error) == .success {
+            // `--help` and `help` parse to ArgumentParser's help command, whose run() throws the help request.
+            exit(withError: error)
         } catch {
             let message = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))
             Foundation.exit(1)
         }
+    }
+
+    /// Exit status 2 with one line on stderr.
+    static func usageError(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("ipt-cli: error: \(message)\n".utf8))
+        Foundation.exit(2)
     }
 }

@@ -23,4 +23,12 @@ struct InfoCommandTests {
         #expect(result.status == 2)
         #expect(result.stderr.contains("no-such-command"))
     }
+
+    @Test(arguments: [["--help"], ["help"], ["pretrain", "--help"], ["help", "prompt-tune"]])
+    func helpPrintsUsageAndSucceeds(arguments: [String]) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status == 0, "status \(result.status), stderr: \(result.stderr)")
+        #expect((result.stdout + result.stderr).contains("USAGE:"), "\(result.stdout)\(result.stderr)")
+        #expect(!result.stderr.contains("CommandError"))
+    }
 }

@@ -66,6 +66,33 @@ struct SafeTensorsTests {
         }
     }
 
+    /// F16 output: the bytes of values that are exact in half precision equal those Python's
+    /// safetensors wrote, and rounding, overflow and underflow follow numpy's float16 cast.
+    @Test func writesHalfPrecisionAsPythonAndNumpyDo() throws {
+        let directory = try TemporaryDirectory()
+        let python = try Data(contentsOf: Fixtures.url("python_written.safetensors"))
+        let halves = try #require(try SafeTensors.read(Fixtures.url("python_written.safetensors").path).tensors["f16"])
+        // numpy: np.float32([1/3, 0.1, 65520, 1e-8, -2.5, 6e-8]).astype(np.float16).view(np.uint16)
+        let rounded = Tensor([1 / 3, 0.1, 65520, 1e-8, -2.5, 6e-8], shape: [6])
+        let path = directory.file("half.safetensors")
+        try SafeTensors.write([("f16", halves), ("rounded", rounded)], metadata: ["k": "v"], storage: .f16, to: path)
+        let written = try Data(contentsOf: URL(fileURLWithPath: path))
+        func dataRegion(_ file: Data) -> Data {
+            let headerLength = file.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+            return file.dropFirst(8 + headerLength)
+        }
+        // Python's file has the F16 tensor at data offsets 60..<76.
+        let expectedHalves = Data(dataRegion(python).dropFirst(60).prefix(16))
+        let ours = dataRegion(written)
+        #expect(Data(ours.prefix(16)) == expectedHalves)
+        let bits = stride(from: 16, to: 28, by: 2).map { UInt16(ours[ours.startIndex + $0]) | UInt16(ours[ours.startIndex + $0 + 1]) << 8 }
+        #expect(bits == [0x3555, 0x2E66, 0x7C00, 0x0000, 0xC100, 0x0001])
+        let back = try SafeTensors.read(path)
+        #expect(back.metadata == ["k": "v"])
+        #expect(back.tensors["f16"]?.scalars == halves.scalars)
+        #expect(back.tensors["rounded"]?.shape == [6])
+    }
+
     /// Every malformed file throws ``SafeTensorsError`` naming the file, with a one-line problem.
     @Test func malformedFilesThrowNamedErrors() throws {
         let directory = try TemporaryDirectory()
@@ -89,7 +116,8 @@ struct SafeTensorsTests {
             ("header is a string", file("\"text\""), "header is not"),
             ("boolean offsets", file(entry("F32", "[1]", "[false, true]"), data: 4), "tensor t"),
             ("entry is a number", file("{\"t\": 5}"), "tensor t"),
-            ("unknown dtype", file(entry("I64", "[1]", "[0, 8]"), data: 8), "unsupported dtype I64"),
+            ("integer dtype", file(entry("I64", "[1]", "[0, 8]"), data: 8), "unsupported dtype I64"),
+            ("unknown dtype", file(entry("X9", "[1]", "[0, 8]"), data: 8), "unsupported dtype X9"),
             ("shape/byte-count mismatch", file(entry("F32", "[3]", "[0, 8]"), data: 8), "needs 12"),
             ("offsets beyond data", file(entry("F32", "[2]", "[0, 8]"), data: 4), "beyond the 4 data bytes"),
             ("reversed offsets", file(entry("F32", "[2]", "[8, 0]"), data: 8), "reversed"),
@@ -116,6 +144,12 @@ struct SafeTensorsTests {
         let missing = directory.file("missing.safetensors")
         expectError(path: missing, contains: "cannot open", "missing file") { _ = try SafeTensors.read(missing) }
         expectError(path: directory.path, contains: "not a regular file", "directory") { _ = try SafeTensors.read(directory.path) }
+        // The header alone is readable for every safetensors dtype, and checked just as strictly.
+        let integer = directory.file("case\(cases.firstIndex { $0.name == "integer dtype" }!).safetensors")
+        let header = try SafeTensors.readHeader(integer)
+        #expect(header.tensors.map { "\($0.name) \($0.dtype) \($0.shape)" } == ["t I64 [1]"])
+        let unknown = directory.file("case\(cases.firstIndex { $0.name == "unknown dtype" }!).safetensors")
+        expectError(path: unknown, contains: "unsupported dtype X9", "header of an unknown dtype") { _ = try SafeTensors.readHeader(unknown) }
         let truncated = directory.file("case0.safetensors")
         expectError(path: truncated, contains: "too short", "metadata of an empty file") { _ = try SafeTensors.readMetadata(truncated) }
     }

@@ -58,3 +58,16 @@ struct MetricTests {
         #expect(Metric.meanOverTasks(["a": 0.5, "b": .nan]).isNaN)
     }
 }
+
+@Suite("Majority baseline")
+struct MajorityBaselineTests {
+    @Test func predictsTheMostFrequentAnswer() {
+        let references = [["yes"], ["no"], ["yes"], ["yes"], ["maybe"]]
+        #expect(Metric.accuracy.majorityBaseline(references: references) == 0.6)
+        // Macro F1 of a constant "yes": F1(yes) = 2*0.6/(1.6) = 0.75, the other classes 0.
+        #expect(abs(Metric.classificationF1.majorityBaseline(references: references) - 0.75 / 3) < 1e-12)
+        // Ties go to the answer that sorts first.
+        #expect(Metric.accuracy.majorityBaseline(references: [["b"], ["a"]]) == 0.5)
+        #expect(Metric.accuracy.majorityBaseline(references: []).isNaN)
+    }
+}

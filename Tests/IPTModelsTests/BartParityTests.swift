@@ -62,6 +62,28 @@ struct BartParityTests {
         #expect(relativeError(flat.gradient!, f.tensor("adapter_gradient")) < 1e-3)
     }
 
+    /// Every weight's gradient (what pretraining trains): scripts/make_bart_weight_gradient_fixtures.py.
+    @Test func everyWeightGradientMatches() throws {
+        let f = try ParityFixture("bart-tiny-scaled")
+        let expected = try SafeTensors.read(Fixtures.url("bart-tiny-scaled-weight-gradients.safetensors").path).tensors
+        f.model.unfreeze()
+        let loss = try f.model.loss(batch: f.batch)
+        #expect(abs(loss.item - f.values.loss_sum) < 1e-4 * abs(f.values.loss_sum))
+        loss.backward()
+        let named = Dictionary(uniqueKeysWithValues: f.model.namedParameters().map { ($0.key, $0.parameter) })
+        for (key, reference) in expected {
+            let parameter = try #require(named[key], "no parameter \(key)")
+            let gradient = try #require(parameter.gradient, "no gradient for \(key)")
+            // Relative to the largest entry, with an absolute floor: the key projections' biases have
+            // zero gradient in exact arithmetic (softmax is shift-invariant), so both sides are rounding noise.
+            let scale = reference.scalars.map(abs).max() ?? 0
+            let difference = gradient.maxAbsDifference(reference)
+            #expect(difference <= 1e-3 * scale + 1e-5, "\(key): max difference \(difference), largest entry \(scale)")
+        }
+        // Every weight was checked (final_logits_bias is a buffer in both, never trained).
+        #expect(Set(named.keys) == Set(expected.keys))
+    }
+
     @Test(arguments: fixtureNames)
     func optionScores(_ name: String) throws {
         let f = try ParityFixture(name)

@@ -100,3 +100,193 @@ struct ProcedureTests {
         #expect(top?.scalars == chosen?.scalars)
     }
 }
+
+/// Subspace finding, subspace tuning, Fastfood, adapters and stage two on the tiny backbone.
+@Suite(SharedData.required, .serialized)
+struct SubspaceProcedureTests {
+    let tasks = ["glue-sst2", "rotten_tomatoes"]
+
+    func settings(steps: Int, lr: Float = 0.3, batch: Int = 4, eval: Int = 5) -> OptimizationSettings {
+        OptimizationSettings(learningRate: lr, batchSize: batch, totalSteps: steps, warmupSteps: 0, evaluationPeriod: eval,
+                             maximumGradientNorm: 1)
+    }
+
+    /// Tuned prompts of both tasks (short runs), keyed by task.
+    func tunedPrompts(_ model: BartForConditionalGeneration, _ tokenizer: any Tokenizer, _ identity: ModelIdentity) throws -> [String: Tensor] {
+        var prompts: [String: Tensor] = [:]
+        for name in tasks {
+            let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: try TinyBackbone.task(name),
+                                          configuration: PromptTuningConfiguration(promptLength: 4, optimization: settings(steps: 10),
+                                                                                   evaluation: TinyBackbone.evaluation,
+                                                                                   maximumInputLength: 64))
+            _ = try tuning.run()
+            prompts[name] = tuning.prompt.value
+        }
+        return prompts
+    }
+
+    func losses(_ body: (@escaping ProgressHandler) throws -> ProcedureResult) rethrows -> (result: ProcedureResult, losses: [Double]) {
+        var losses: [Double] = []
+        let result = try body { event in
+            if case .step(let r) = event { losses.append(r.loss) }
+            return .proceed
+        }
+        return (result, losses)
+    }
+
+    @Test func subspaceFindingTrainsTheAutoencoderAndTheArtifactRoundTrips() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let prompts = try tunedPrompts(model, tokenizer, identity)
+        let setups = try tasks.map { try TinyBackbone.task($0) }
+        var configuration = SubspaceFindingConfiguration(dimension: 2, decoderWidth: 8, optimization: settings(steps: 30, lr: 0.01, batch: 8),
+                                                         evaluation: TinyBackbone.evaluation, maximumInputLength: 64)
+        configuration.optimization.evaluationPeriod = 10
+        let path = TinyBackbone.temporaryFolder("msf")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try RunDirectory(path: path, mode: .fresh)
+        let finding = try SubspaceFinding(model: model, tokenizer: tokenizer, identity: identity, tasks: [setups[0]],
+                                          prompts: [tasks[0]: prompts[tasks[0]]!], unseenTasks: [setups[1]],
+                                          unseenPrompts: [tasks[1]: prompts[tasks[1]]!], configuration: configuration)
+        let (result, trace) = try losses { try finding.run(in: directory, progress: $0) }
+        #expect(trace.suffix(5).reduce(0, +) < trace.prefix(5).reduce(0, +), "MSF loss did not fall")
+        #expect(result.tasks.map(\.seen) == [true, false])
+        #expect(result.tasks.allSatisfy { $0.test != nil && $0.dev != nil })
+        #expect(result.intrinsicVectors?.keys.sorted() == tasks.sorted())
+        let loaded = try SubspaceArtifact.read(directory.path("subspace.safetensors"), model: identity)
+        #expect(loaded.geometry.method == "autoencoder" && loaded.geometry.dimension == 2)
+        let z = Tensor([0.3, -0.7])
+        #expect(loaded.subspace.prompt(for: z).maxAbsDifference(finding.autoencoder!.decoder.prompt(for: z)) == 0)
+    }
+
+    @Test func pcaSubspaceFindsAndTuningInItWorks() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let prompts = try tunedPrompts(model, tokenizer, identity)
+        let setups = try tasks.map { try TinyBackbone.task($0) }
+        let path = TinyBackbone.temporaryFolder("pca")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try RunDirectory(path: path, mode: .fresh)
+        let finding = try SubspaceFinding(model: model, tokenizer: tokenizer, identity: identity, tasks: setups, prompts: prompts,
+                                          configuration: SubspaceFindingConfiguration(method: "pca", dimension: 1,
+                                                                                      optimization: settings(steps: 1),
+                                                                                      evaluation: TinyBackbone.evaluation,
+                                                                                      maximumInputLength: 64))
+        let result = try finding.run(in: directory)
+        #expect(result.subspace == "pca" && result.trainableParameters == 0)
+        let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[0],
+                                        configuration: SubspaceTuningConfiguration(subspace: .file(directory.path("subspace.safetensors")),
+                                                                                   optimization: settings(steps: 10),
+                                                                                   evaluation: TinyBackbone.evaluation,
+                                                                                   maximumInputLength: 64))
+        #expect(tuning.subspaceLabel == "pca")
+        let tuned = try tuning.run()
+        #expect(tuned.dimension == 1 && tuned.tasks[0].test != nil)
+    }
+
+    /// A linear subspace whose only direction is a tuned prompt: tuning z from near zero along it
+    /// reaches a loss at least as low as that prompt's own (the subspace can express it).
+    @Test func subspaceTuningRecoversAPromptTheSubspaceCanExpress() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let task = try TinyBackbone.task("glue-sst2")
+        let pt = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: task,
+                                  configuration: PromptTuningConfiguration(promptLength: 4, optimization: settings(steps: 40),
+                                                                           evaluation: TinyBackbone.evaluation,
+                                                                           maximumInputLength: 64))
+        _ = try pt.run()
+        let target = pt.prompt.value
+        let norm = Float(target.norm)
+        let direction = (target / norm).reshaped([target.count, 1])
+        let subspace = LinearPromptSubspace(mean: Tensor.zeros([target.count]), basis: direction, promptLength: 4, hiddenSize: 16)
+        let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: task, subspace: subspace,
+                                        label: "line", configuration: SubspaceTuningConfiguration(
+                                            subspace: .file("unused"), optimization: settings(steps: 60, lr: 0.2),
+                                            evaluation: TinyBackbone.evaluation, maximumInputLength: 64))
+        _ = try tuning.run()
+        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 4, maximumInputLength: 64,
+                                          targetFormat: .leadingSpace)
+        let batch = try encoder.batch(task.task.train, answers: task.task.train.map { $0.answers[0] })
+        func loss(_ prompt: Tensor) throws -> Float {
+            try withoutGradients { try model.loss(batch: batch, prompt: .shared(prompt), adapters: nil, epsilon: 0, reduction: .mean).item }
+        }
+        let recovered = try loss(tuning.prompt)
+        let tuned = try loss(target), zero = try loss(Tensor.zeros([4, 16]))
+        #expect(recovered <= tuned + 0.05, "z = \(tuning.z.value.scalars), |P| = \(norm)")
+        #expect(recovered < zero)
+    }
+
+    @Test func randomSubspaceIsRegeneratedFromItsSeed() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let source = SubspaceSource.random(dimension: 3, promptLength: 4, decoderWidth: 8, seed: 5)
+        let a = try source.load(model: identity).subspace, b = try source.load(model: identity).subspace
+        let z = Tensor([0.1, 0.2, -0.3])
+        #expect(a.prompt(for: z).scalars.map(\.bitPattern) == b.prompt(for: z).scalars.map(\.bitPattern))
+        let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: try TinyBackbone.task("glue-sst2"),
+                                        configuration: SubspaceTuningConfiguration(subspace: source, optimization: settings(steps: 5),
+                                                                                   evaluation: TinyBackbone.evaluation, maximumInputLength: 64))
+        let result = try tuning.run()
+        #expect(result.subspace == "random" && result.trainableParameters == 3)
+    }
+
+    @Test func fastfoodTuningMovesOnlyZAndRestoresTheModel() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let before = model.stateDictionary()
+        let path = TinyBackbone.temporaryFolder("said")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let directory = try RunDirectory(path: path, mode: .fresh)
+        let tuning = try FastfoodTuning(model: model, tokenizer: tokenizer, identity: identity, task: try TinyBackbone.task("glue-sst2"),
+                                        configuration: FastfoodTuningConfiguration(dimension: 8, structureAware: true,
+                                                                                   optimization: settings(steps: 20, lr: 0.05),
+                                                                                   evaluation: TinyBackbone.evaluation,
+                                                                                   maximumInputLength: 64))
+        let (result, trace) = try losses { try tuning.run(in: directory, progress: $0) }
+        #expect(trace.suffix(5).reduce(0, +) < trace.prefix(5).reduce(0, +), "Fastfood loss did not fall")
+        #expect(result.trainableParameters == 8 + model.namedParameters().count)
+        let saved = try Artifact.read(directory.path("fastfood.safetensors"), kind: "fastfood", model: identity).tensors
+        #expect(saved["z"]?.shape == [8] && saved["scalars"] != nil)
+        for (key, value) in model.stateDictionary() {
+            #expect(value.scalars == before[key]!.scalars, "\(key) was not restored")
+        }
+        #expect(model.trainableParameterCount == 0)
+    }
+
+    @Test func adapterSubspaceFindingThenTuningAndStageTwo() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let setups = try tasks.map { try TinyBackbone.task($0) }
+        let path = TinyBackbone.temporaryFolder("adapters")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let findingFolder = try RunDirectory(path: path + "/find", mode: .fresh)
+        var finding = AdapterSubspaceFindingConfiguration(dimension: 3, bottleneckSize: 4, hypernetworkLearningRate: 0.1,
+                                                          vectorLearningRate: 0.1, optimization: settings(steps: 30, batch: 8),
+                                                          evaluation: TinyBackbone.evaluation, maximumInputLength: 64)
+        finding.perTaskVectors = true
+        let found = try AdapterSubspaceFinding(model: model, tokenizer: tokenizer, identity: identity, tasks: setups,
+                                               configuration: finding)
+        let (findingResult, trace) = try losses { try found.run(in: findingFolder, progress: $0) }
+        #expect(trace.suffix(5).reduce(0, +) < trace.prefix(5).reduce(0, +), "adapter-subspace loss did not fall")
+        #expect(findingResult.intrinsicVectors?.keys.sorted() == tasks.map { "z.\($0)" }.sorted())
+        let tuning = try AdapterSubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[0],
+                                               configuration: AdapterSubspaceTuningConfiguration(
+                                                subspace: findingFolder.path("adapter_subspace.safetensors"),
+                                                optimization: settings(steps: 10, lr: 0.05), evaluation: TinyBackbone.evaluation,
+                                                maximumInputLength: 64))
+        // Starts from the task's vector found in the multi-task run.
+        #expect(tuning.z.value.scalars == found.vectors["z.\(tasks[0])"]!.value.scalars)
+        let tuned = try tuning.run()
+        #expect(tuned.procedure == .adapterSubspaceTuning && tuned.trainableParameters == 3)
+
+        // Stage two from a subspace-tuning run folder.
+        let istFolder = try RunDirectory(path: path + "/ist", mode: .fresh)
+        let ist = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setups[0],
+                                     configuration: SubspaceTuningConfiguration(
+                                        subspace: .random(dimension: 2, promptLength: 4, decoderWidth: 8, seed: 1),
+                                        optimization: settings(steps: 10), evaluation: TinyBackbone.evaluation, maximumInputLength: 64))
+        _ = try ist.run(in: istFolder)
+        let start = try StageTwo.initialPrompt(from: istFolder.url, model: identity)
+        #expect(start.maxAbsDifference(ist.prompt) == 0, "stage two starts from the best IST prompt")
+        var pt = PromptTuningConfiguration(promptLength: 4, optimization: settings(steps: 10), evaluation: TinyBackbone.evaluation,
+                                           maximumInputLength: 64)
+        pt.targetFormat = .leadingSpace
+        let stageTwo = try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setups[0], from: istFolder.url,
+                                        configuration: pt)
+        #expect(stageTwo.procedure == .stageTwo && stageTwo.tasks[0].dev != nil)
+    }
+}

@@ -81,6 +81,24 @@ struct TrainingLoopTests {
         #expect(outcome.evaluations.count == 20)
     }
 
+    @Test func checkpointBeforeTheFirstEvaluationResumes() throws {
+        // A checkpoint period shorter than the evaluation period saves a best score of -inf.
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var s = settings(steps: 30)
+        s.checkpointPeriod = 3
+        let toy = Toy()
+        let first = try TrainingLoop(parameters: [("w", toy.w)], settings: s)
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: false, fingerprint: "t") { event in
+                if case .step(let r) = event, r.step == 4 { return .stop }
+                return .proceed
+            }
+        #expect(first.interrupted && first.evaluations.isEmpty)
+        let resumed = try TrainingLoop(parameters: [("w", Toy().w)], settings: s)
+            .run(hooks: toy.hooks(), checkpointPath: path, resume: true, fingerprint: "t") { _ in .proceed }
+        #expect(resumed.lastStep == 30 && resumed.evaluations.count == 3)
+    }
+
     @Test func checkpointOfAnotherConfigurationIsRefused() throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -119,5 +137,26 @@ struct TrainingLoopTests {
         #expect(saved == [10, 20])
         #expect(toy.w.value.scalars != before.scalars)
         #expect(toy.w.value.isFinite)
+    }
+}
+
+@Suite("Training events as JSON")
+struct TrainingEventTests {
+    @Test func eventsAreFlatObjectsThatRoundTrip() throws {
+        let events: [TrainingEvent] = [
+            .step(StepReport(step: 3, totalSteps: 10, loss: 1.5, learningRate: 0.1, gradientNorm: 2, stepsPerSecond: 4,
+                             secondsRemaining: 1.75)),
+            .evaluation(EvaluationReport(step: 5, score: 0.5, bestScore: 0.5, bestStep: 5, isBest: true)),
+            .checkpoint(step: 5, path: "/tmp/x"),
+            .phase("grid point"),
+        ]
+        for event in events {
+            let data = try JSONEncoder().encode(event)
+            let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+            #expect(object["event"] is String)
+            #expect(!String(decoding: data, as: UTF8.self).contains("_0"))
+            let decoded = try JSONDecoder().decode(TrainingEvent.self, from: data)
+            #expect(String(decoding: try JSONEncoder().encode(decoded), as: UTF8.self) == String(decoding: data, as: UTF8.self))
+        }
     }
 }

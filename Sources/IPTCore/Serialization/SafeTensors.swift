@@ -47,6 +47,22 @@ public enum SafeTensors {
         return try header(mapped, path: path).metadata
     }
 
+    /// A tensor's entry in a file's header.
+    public struct TensorInfo: Equatable, Sendable {
+        public var name: String
+        /// The safetensors dtype ("F32", "BF16", "I64", ...).
+        public var dtype: String
+        public var shape: [Int]
+    }
+
+    /// Reads and checks only the header: every tensor's name, dtype and shape (in the order of
+    /// their data) and the metadata strings. Unlike ``read(_:)`` it accepts every safetensors dtype.
+    public static func readHeader(_ path: String) throws -> (tensors: [TensorInfo], metadata: [String: String]) {
+        let mapped = try MappedFile(path: path)
+        let (entries, metadata, _) = try header(mapped, path: path)
+        return (entries.map { TensorInfo(name: $0.name, dtype: $0.dtype, shape: $0.shape) }, metadata)
+    }
+
     private struct Entry {
         var name: String
         var dtype: String
@@ -197,31 +213,48 @@ public enum SafeTensors {
         return File(tensors: tensors, names: entries.map(\.name), metadata: metadata)
     }
 
+    /// Bytes per element of every safetensors dtype (the header check covers them all; only the
+    /// floating-point ones can be read as tensors).
     private static func elementSize(_ dtype: String) -> Int? {
         switch dtype {
-        case "F32": return 4
-        case "F16", "BF16": return 2
-        case "F64": return 8
+        case "BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3": return 1
+        case "F16", "BF16", "I16", "U16": return 2
+        case "F32", "I32", "U32": return 4
+        case "F64", "I64", "U64": return 8
         default: return nil
         }
     }
 
-    /// Writes `tensors` as F32 with `metadata`, atomically (a temporary file in the same folder,
+    /// The element type a tensor is stored as.
+    public enum StorageType: String, Sendable {
+        /// 32-bit floats, exact (the default).
+        case f32 = "F32"
+        /// IEEE half precision: half the bytes; values rounded to nearest (11 significant bits),
+        /// magnitudes above 65504 become infinite. For shipping trained weights, not checkpoints.
+        case f16 = "F16"
+
+        var byteCount: Int { self == .f32 ? 4 : 2 }
+    }
+
+    /// Writes `tensors` with `metadata`, atomically (a temporary file in the same folder,
     /// synced, then renamed over `path`).
     ///
     /// - Parameters:
     ///   - tensors: names and values, written in this order.
     ///   - metadata: strings stored in `__metadata__`.
+    ///   - storage: the element type on disk; default ``StorageType/f32`` (exact).
     ///   - path: destination.
-    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:], to path: String) throws {
+    public static func write(_ tensors: [(String, Tensor)], metadata: [String: String] = [:],
+                             storage: StorageType = .f32, to path: String) throws {
         var header: [String: Any] = [:]
         var offset = 0
         for (name, t) in tensors {
             guard header[name] == nil, name != "__metadata__" else {
                 throw SafeTensorsError(path: path, problem: "duplicate or reserved tensor name \(name)")
             }
-            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]] as [String: Any]
-            offset += t.count * 4
+            let bytes = t.count * storage.byteCount
+            header[name] = ["dtype": storage.rawValue, "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+            offset += bytes
         }
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var json: Data
@@ -236,7 +269,14 @@ public enum SafeTensors {
             try withUnsafeBytes(of: &length) { try sink.write($0) }
             try json.withUnsafeBytes { try sink.write($0) }
             for (_, t) in tensors {
-                try t.withUnsafeBufferPointer { try sink.write(UnsafeRawBufferPointer($0)) }
+                switch storage {
+                case .f32:
+                    try t.withUnsafeBufferPointer { try sink.write(UnsafeRawBufferPointer($0)) }
+                case .f16:
+                    // Little-endian, as the format requires (and as every supported platform is).
+                    let halves = t.scalars.map { Float16($0).bitPattern.littleEndian }
+                    try halves.withUnsafeBytes { try sink.write($0) }
+                }
             }
         }
     }

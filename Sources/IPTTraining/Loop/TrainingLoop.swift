@@ -177,6 +177,18 @@ public final class TrainingLoop {
                        finalLoss: state.lastLoss)
     }
 
+    /// Scores are -inf before the first evaluation; JSON has no infinities, so they are written as strings.
+    static let nonFinite = (encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
+                                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
+                            decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
+                                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"))
+
+    static var stateDecoder: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = nonFinite.decoding
+        return decoder
+    }
+
     private func save(state: State, best: [String: Tensor], to path: String) throws {
         var tensors: [(String, Tensor)] = []
         for (key, p) in parameters {
@@ -185,7 +197,9 @@ public final class TrainingLoop {
         }
         let optimizerState = optimizer.state()
         tensors += optimizerState.tensors.map { ("adam.\($0.0)", $0.1) }
-        let json = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.nonConformingFloatEncodingStrategy = TrainingLoop.nonFinite.encoding
+        let json = String(decoding: try encoder.encode(state), as: UTF8.self)
         try SafeTensors.write(tensors, metadata: ["format": "ipt-checkpoint", "loop_state": json,
                                                    "library_version": IPTVersion.string], to: path)
     }
@@ -193,7 +207,7 @@ public final class TrainingLoop {
     private func restore(from path: String, fingerprint: String) throws -> (State, [String: Tensor]) {
         let file = try SafeTensors.read(path)
         guard let json = file.metadata["loop_state"],
-              let state = try? JSONDecoder().decode(State.self, from: Data(json.utf8)) else {
+              let state = try? TrainingLoop.stateDecoder.decode(State.self, from: Data(json.utf8)) else {
             throw TrainingError.checkpointMismatch("\(path): not a training checkpoint (no loop_state metadata)")
         }
         guard state.fingerprint == fingerprint else {

@@ -165,9 +165,8 @@ public final class AdapterSubspaceFinding {
     }
 
     func metadata(step: Int?) -> ArtifactMetadata {
-        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ArtifactMetadata(kind: "adapter-subspace", procedure: ProcedureKind.adapterSubspaceFinding.rawValue,
-                                configuration: json, baseModel: identity, step: step, seed: configuration.optimization.seed)
+        ArtifactMetadata(kind: "adapter-subspace", procedure: ProcedureKind.adapterSubspaceFinding.rawValue,
+                                configuration: runConfiguration.json, baseModel: identity, step: step, seed: configuration.optimization.seed)
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
@@ -328,9 +327,7 @@ public final class AdapterSubspaceTuning {
         let (hypernetwork, vectors) = try AdapterSubspaceArtifact.read(configuration.subspace, model: model, identity: identity)
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                 maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
-        guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
-            throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
-        }
+        try requireTrainingData(task)
         self.configuration = configuration
         self.task = task
         self.hypernetwork = hypernetwork
@@ -356,54 +353,26 @@ public final class AdapterSubspaceTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        let settings = configuration.optimization
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
-        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
-                                          maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
-        let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
-        let pool = ExamplePool(task.task.train)
         model.freeze()
-        let devExamples = capped(task.task.dev, configuration.evaluation.maximumDevExamples)
-        let hooks = TrainingLoop.Hooks(
-            loss: { [self] step in
-                let batch = try trainingBatch(pool: pool, batchSize: settings.batchSize, seed: settings.seed, step: step)
-                reseedDropout(model, seed: settings.seed, step: step)
-                model.train(true)
-                return try model.loss(batch: try encoder.batch(batch.examples, answers: batch.answers), prompt: nil,
-                                      adapters: hypernetwork.weights(for: z.tensor),
-                                      epsilon: configuration.labelSmoothing, reduction: configuration.lossReduction)
-            },
-            evaluate: { [self] in
-                let weights = withoutGradients { hypernetwork.weights(for: z.value) }
-                return try evaluator.score(devExamples, metric: task.metric, prompt: nil, adapters: weights, options: task.options).score
-            },
-            saveBest: { [self] step, _ in
-                guard let directory else { return }
-                let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let run = SingleTaskRun(
+            model: model, task: task,
+            encoder: try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
+                                         maximumInputLength: configuration.maximumInputLength,
+                                         targetFormat: configuration.targetFormat),
+            settings: configuration.optimization, evaluation: configuration.evaluation,
+            labelSmoothing: configuration.labelSmoothing, lossReduction: configuration.lossReduction,
+            parameters: [("z", z)],
+            conditioning: { [hypernetwork, z] _ in Conditioning(adapters: hypernetwork.weights(for: z.tensor)) },
+            saveArtifact: { [self] directory, step in
                 try Artifact.write([("z", z.value)], metadata: ArtifactMetadata(
-                    kind: "intrinsic-vector", procedure: ProcedureKind.adapterSubspaceTuning.rawValue, configuration: json,
-                    baseModel: identity, step: step, seed: settings.seed), to: directory.path("intrinsic_vector.safetensors"))
+                    kind: "intrinsic-vector", procedure: ProcedureKind.adapterSubspaceTuning.rawValue,
+                    configuration: runConfiguration.json, baseModel: identity, step: step, seed: configuration.optimization.seed),
+                    to: directory.path("intrinsic_vector.safetensors"))
             })
-        let outcome = try TrainingLoop(parameters: [("z", z)], settings: settings)
-            .run(hooks: hooks, checkpointPath: directory?.checkpointPath, resume: directory?.status == .unfinished,
-                 fingerprint: runConfiguration.fingerprint, progress: progress)
-        var test: Double? = nil
-        if !outcome.interrupted, let examples = task.task.test {
-            let weights = withoutGradients { hypernetwork.weights(for: z.value) }
-            test = try evaluator.score(capped(examples, configuration.evaluation.maximumTestExamples), metric: task.metric,
-                                       prompt: nil, adapters: weights, options: task.options).score
-        }
-        var result = ProcedureResult(
-            procedure: .adapterSubspaceTuning, subspace: "adapter", dimension: hypernetwork.dimension,
-            trainableParameters: z.value.count,
-            tasks: [TaskScore(task: task.name, metric: task.metric.rawValue, dev: outcome.evaluations.isEmpty ? nil : outcome.bestScore,
-                              test: test)],
-            dataSeed: task.task.sample.seed, bestStep: outcome.bestStep, lastStep: outcome.lastStep,
-            stoppedEarly: outcome.stoppedEarly, interrupted: outcome.interrupted, evaluations: outcome.evaluations,
-            seconds: Date().timeIntervalSince(started), baseModel: identity)
-        result.intrinsicVectors = [task.name: z.value.scalars]
-        if let directory, !outcome.interrupted { try directory.writeJSON(result, to: RunDirectory.resultsName) }
-        return result
+        let outcome = try run.run(in: directory, fingerprint: runConfiguration.fingerprint, progress: progress)
+        return try run.result(outcome, procedure: .adapterSubspaceTuning, subspace: "adapter", dimension: hypernetwork.dimension,
+                              trainableParameters: z.value.count, intrinsicVector: z.value.scalars, identity: identity,
+                              started: started, directory: directory)
     }
 }

@@ -80,9 +80,7 @@ public final class FastfoodTuning {
         guard !FastfoodTuning.selected(model, configuration.tensors).isEmpty else {
             throw TrainingError.invalidConfiguration("tensors \(configuration.tensors ?? []) match no parameter of the model")
         }
-        guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
-            throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
-        }
+        try requireTrainingData(task)
         self.configuration = configuration
         self.task = task
         self.model = model
@@ -106,62 +104,37 @@ public final class FastfoodTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        let settings = configuration.optimization
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
-        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
-                                          maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
-        let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
-        let pool = ExamplePool(task.task.train)
         model.freeze()
         let reparameterization = FastfoodReparameterization(
             parameters: FastfoodTuning.selected(model, configuration.tensors), dimension: configuration.dimension,
             seed: configuration.projectionSeed, structureAware: configuration.structureAware,
             legacyGradientScaling: configuration.legacyGradientScaling)
         defer { reparameterization.restore() }
-        let devExamples = capped(task.task.dev, configuration.evaluation.maximumDevExamples)
-        let hooks = TrainingLoop.Hooks(
-            loss: { [self] step in
-                let batch = try trainingBatch(pool: pool, batchSize: settings.batchSize, seed: settings.seed, step: step)
-                reseedDropout(model, seed: settings.seed, step: step)
-                model.train(true)
-                return try model.loss(batch: try encoder.batch(batch.examples, answers: batch.answers), prompt: nil,
-                                      adapters: nil, epsilon: configuration.labelSmoothing, reduction: configuration.lossReduction)
-            },
-            evaluate: { [self] in
-                try evaluator.score(devExamples, metric: task.metric, prompt: nil, adapters: nil, options: task.options).score
-            },
-            afterBackward: { reparameterization.accumulateGradients() },
-            valuesDidChange: { reparameterization.apply() },
-            saveBest: { [self] step, _ in
-                guard let directory else { return }
+        var run = SingleTaskRun(
+            model: model, task: task,
+            encoder: try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
+                                         maximumInputLength: configuration.maximumInputLength,
+                                         targetFormat: configuration.targetFormat),
+            settings: configuration.optimization, evaluation: configuration.evaluation,
+            labelSmoothing: configuration.labelSmoothing, lossReduction: configuration.lossReduction,
+            parameters: reparameterization.trainableParameters,
+            conditioning: { _ in Conditioning() },
+            saveArtifact: { [self] directory, step in
                 try Artifact.write(reparameterization.trainableParameters.map { ($0.key, $0.parameter.value) },
                                    metadata: metadata(step: step), to: directory.path("fastfood.safetensors"))
             })
-        let outcome = try TrainingLoop(parameters: reparameterization.trainableParameters, settings: settings)
-            .run(hooks: hooks, checkpointPath: directory?.checkpointPath, resume: directory?.status == .unfinished,
-                 fingerprint: runConfiguration.fingerprint, progress: progress)
-        var test: Double? = nil
-        if !outcome.interrupted, let examples = task.task.test {
-            test = try evaluator.score(capped(examples, configuration.evaluation.maximumTestExamples), metric: task.metric,
-                                       prompt: nil, adapters: nil, options: task.options).score
-        }
-        var result = ProcedureResult(
-            procedure: .fastfoodTuning, subspace: "fastfood", dimension: configuration.dimension,
-            trainableParameters: reparameterization.trainableParameters.reduce(0) { $0 + $1.parameter.value.count },
-            tasks: [TaskScore(task: task.name, metric: task.metric.rawValue, dev: outcome.evaluations.isEmpty ? nil : outcome.bestScore,
-                              test: test)],
-            dataSeed: task.task.sample.seed, bestStep: outcome.bestStep, lastStep: outcome.lastStep,
-            stoppedEarly: outcome.stoppedEarly, interrupted: outcome.interrupted, evaluations: outcome.evaluations,
-            seconds: Date().timeIntervalSince(started), baseModel: identity)
-        result.intrinsicVectors = [task.name: reparameterization.z.value.scalars]
-        if let directory, !outcome.interrupted { try directory.writeJSON(result, to: RunDirectory.resultsName) }
-        return result
+        run.afterBackward = { reparameterization.accumulateGradients() }
+        run.valuesDidChange = { reparameterization.apply() }
+        let outcome = try run.run(in: directory, fingerprint: runConfiguration.fingerprint, progress: progress)
+        return try run.result(outcome, procedure: .fastfoodTuning, subspace: "fastfood", dimension: configuration.dimension,
+                              trainableParameters: reparameterization.trainableParameters.reduce(0) { $0 + $1.parameter.value.count },
+                              intrinsicVector: reparameterization.z.value.scalars, identity: identity, started: started,
+                              directory: directory)
     }
 
     func metadata(step: Int) -> ArtifactMetadata {
-        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ArtifactMetadata(kind: "fastfood", procedure: ProcedureKind.fastfoodTuning.rawValue, configuration: json,
+        ArtifactMetadata(kind: "fastfood", procedure: ProcedureKind.fastfoodTuning.rawValue, configuration: runConfiguration.json,
                                 baseModel: identity, step: step, seed: configuration.projectionSeed)
     }
 }

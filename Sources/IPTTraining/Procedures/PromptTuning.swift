@@ -147,9 +147,7 @@ public final class PromptTuning {
         let n = configuration.promptLength, h = model.hiddenSize
         _ = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: n,
                                 maximumInputLength: configuration.maximumInputLength, targetFormat: configuration.targetFormat)
-        guard !task.task.train.isEmpty, !task.task.dev.isEmpty else {
-            throw TrainingError.data("task \(task.name): the k-shot sample has no training or no dev examples")
-        }
+        try requireTrainingData(task)
         let initial: Tensor
         if let initialPrompt {
             guard initialPrompt.shape == [n, h] else {
@@ -225,72 +223,40 @@ public final class PromptTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        let settings = configuration.optimization
-        let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: configuration.promptLength,
-                                          maximumInputLength: configuration.maximumInputLength,
-                                          targetFormat: configuration.targetFormat)
-        let evaluator = TaskEvaluator(model: model, encoder: encoder, settings: configuration.evaluation)
-        let pool = ExamplePool(task.task.train)
         try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
-
         model.freeze()
         var clippingOnly: [Parameter] = []
-        if settings.clipping == .allModelParameters {
+        if configuration.optimization.clipping == .allModelParameters {
             model.unfreeze()
             clippingOnly = model.parameters()
         }
         defer { model.freeze() }
-
-        let devExamples = capped(task.task.dev, configuration.evaluation.maximumDevExamples)
-        let hooks = TrainingLoop.Hooks(
-            loss: { [self] step in
-                let batch = try trainingBatch(pool: pool, batchSize: settings.batchSize, seed: settings.seed, step: step)
-                reseedDropout(model, seed: settings.seed, step: step)
-                model.train(true)
-                return try model.loss(batch: try encoder.batch(batch.examples, answers: batch.answers),
-                                      prompt: .shared(prompt.tensor), adapters: nil,
-                                      epsilon: configuration.labelSmoothing, reduction: configuration.lossReduction)
-            },
-            evaluate: { [self] in
-                try evaluator.score(devExamples, metric: task.metric, prompt: .shared(prompt.value), adapters: nil,
-                                    options: task.options).score
-            },
-            saveBest: { [self] step, _ in
-                guard let directory else { return }
+        var run = SingleTaskRun(
+            model: model, task: task,
+            encoder: try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: configuration.promptLength,
+                                         maximumInputLength: configuration.maximumInputLength,
+                                         targetFormat: configuration.targetFormat),
+            settings: configuration.optimization, evaluation: configuration.evaluation,
+            labelSmoothing: configuration.labelSmoothing, lossReduction: configuration.lossReduction,
+            parameters: [("prompt", prompt)],
+            conditioning: { [prompt] _ in Conditioning(prompt: .shared(prompt.tensor)) },
+            saveArtifact: { [self] directory, step in
                 try Artifact.write([("prompt", prompt.value)], metadata: artifactMetadata(step: step),
                                    to: directory.path("prompt.safetensors"))
             })
-        let loop = TrainingLoop(parameters: [("prompt", prompt)], settings: settings, clippingOnlyParameters: clippingOnly)
-        let outcome = try loop.run(hooks: hooks, checkpointPath: directory?.checkpointPath,
-                                   resume: directory?.status == .unfinished,
-                                   fingerprint: runConfiguration.fingerprint, progress: progress)
-        var testScore: Double? = nil
-        if !outcome.interrupted, let test = task.task.test {
-            let examples = capped(test, configuration.evaluation.maximumTestExamples)
-            let (score, predictions) = try evaluator.score(examples, metric: task.metric, prompt: .shared(prompt.value),
-                                                           adapters: nil, options: task.options)
-            testScore = score
-            if let directory {
-                try AtomicFile.write(predictions.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n",
-                                     to: directory.path("test_predictions.txt"))
-            }
+        run.clippingOnlyParameters = clippingOnly
+        let outcome = try run.run(in: directory, fingerprint: runConfiguration.fingerprint, progress: progress)
+        if let directory, let predictions = outcome.testPredictions {
+            try AtomicFile.write(predictions.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n",
+                                 to: directory.path("test_predictions.txt"))
         }
-        let result = ProcedureResult(
-            procedure: procedure, trainableParameters: prompt.value.count,
-            tasks: [TaskScore(task: task.name, metric: task.metric.rawValue, dev: outcome.evaluations.isEmpty ? nil : outcome.bestScore,
-                              test: testScore)],
-            dataSeed: task.task.sample.seed, bestStep: outcome.bestStep, lastStep: outcome.lastStep,
-            stoppedEarly: outcome.stoppedEarly, interrupted: outcome.interrupted, evaluations: outcome.evaluations,
-            seconds: Date().timeIntervalSince(started), baseModel: identity)
-        if let directory, !outcome.interrupted {
-            try directory.writeJSON(result, to: RunDirectory.resultsName)
-        }
-        return result
+        return try run.result(outcome, procedure: procedure, subspace: nil, dimension: nil,
+                              trainableParameters: prompt.value.count, intrinsicVector: nil, identity: identity,
+                              started: started, directory: directory)
     }
 
     func artifactMetadata(step: Int) -> ArtifactMetadata {
-        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ArtifactMetadata(kind: "prompt", procedure: procedure.rawValue, configuration: json,
+        ArtifactMetadata(kind: "prompt", procedure: procedure.rawValue, configuration: runConfiguration.json,
                                 baseModel: identity, step: step, seed: configuration.optimization.seed)
     }
 }

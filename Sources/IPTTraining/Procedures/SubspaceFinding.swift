@@ -166,9 +166,8 @@ public final class SubspaceFinding {
     }
 
     func metadata(step: Int?) -> ArtifactMetadata {
-        let json = (try? JSONEncoder().encode(runConfiguration)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return ArtifactMetadata(kind: "prompt-subspace", procedure: ProcedureKind.subspaceFinding.rawValue,
-                                configuration: json, baseModel: identity, step: step, seed: configuration.optimization.seed)
+        ArtifactMetadata(kind: "prompt-subspace", procedure: ProcedureKind.subspaceFinding.rawValue,
+                                configuration: runConfiguration.json, baseModel: identity, step: step, seed: configuration.optimization.seed)
     }
 
     /// Trains (or fits) the subspace, then evaluates reconstructions.

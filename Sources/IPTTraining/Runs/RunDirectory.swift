@@ -58,6 +58,7 @@ public final class RunDirectory {
             throw TrainingError.outputFolder("\(path): cannot create the output folder (\(RunDirectory.reason(error)))")
         }
         try RunDirectory.lock(url)
+        RunDirectory.removeStaleTemporaryFiles(url)
         do {
             let finished = fm.fileExists(atPath: url.appendingPathComponent(RunDirectory.resultsName).path)
             let started = fm.fileExists(atPath: url.appendingPathComponent(RunDirectory.checkpointName).path)
@@ -167,6 +168,15 @@ public final class RunDirectory {
         throw TrainingError.outputFolder("\(url.path): cannot take the lock \(lockName)")
     }
 
+    /// Removes temporary files that a killed writer left behind (`.<name>.tmp-<pid>-<random>`, see
+    /// ``AtomicFile``): the lock guarantees no live writer of this folder is still using one.
+    private static func removeStaleTemporaryFiles(_ url: URL) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
+        for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
+            unlink(url.appendingPathComponent(name).path)
+        }
+    }
+
     /// Removes what runs write (JSON, JSON lines, safetensors, CSV, SVG, Markdown files and run
     /// subfolders), nothing else.
     private static func clear(_ url: URL) throws {
@@ -175,7 +185,7 @@ public final class RunDirectory {
         for name in names where name != lockName {
             let entry = url.appendingPathComponent(name)
             var isDirectory: ObjCBool = false
-            fm.fileExists(atPath: entry.path, isDirectory: &isDirectory)
+            guard fm.fileExists(atPath: entry.path, isDirectory: &isDirectory) else { continue }
             let ours = isDirectory.boolValue
                 ? fm.fileExists(atPath: entry.appendingPathComponent(configurationName).path)
                     || fm.fileExists(atPath: entry.appendingPathComponent(resultsName).path)

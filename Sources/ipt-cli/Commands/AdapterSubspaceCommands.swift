@@ -97,7 +97,7 @@ struct TuneAdapterSubspaceCommand: ParsableCommand {
         for setup in setups {
             let tuning = try AdapterSubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup,
                                                    configuration: c)
-            let output = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
+            let output = tasks.folder(runOptions.output, for: setup.name)
             try runProcedure(in: output, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try tuning.run(in: folder, progress: progress)
             }

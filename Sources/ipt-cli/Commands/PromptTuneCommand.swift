@@ -12,7 +12,7 @@ struct PromptTuneCommand: ParsableCommand {
         discussion: """
         Defaults are the paper's (promptTune.sh): prompt length 100, N(0, 0.02) initialisation, learning rates \
         1e-5,2e-5,5e-5,1e-4 x batch sizes 2,4,8, 100,000 steps, 10,000 warm-up, dev every 1,000 steps, clipping 0.1, \
-        label smoothing 0.1, the k-shot sample of seed 100. One task writes into --output; several write --output/<task>.
+        label smoothing 0.1, the k-shot sample of seed 100. One task (--task NAME) writes into --output; several, or a --shard of several, write --output/<task>.
         """)
 
     @OptionGroup var modelOptions: ModelOptions
@@ -68,7 +68,7 @@ struct PromptTuneCommand: ParsableCommand {
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()
         for setup in setups {
-            let path = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
+            let path = tasks.folder(runOptions.output, for: setup.name)
             // Validates the initialisation (e.g. a prompt file) before anything is written.
             _ = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup, configuration: configuration)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in

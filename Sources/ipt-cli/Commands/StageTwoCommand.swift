@@ -47,10 +47,9 @@ struct StageTwoCommand: ParsableCommand {
         let names = try tasks.tasks()
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()
-        let single = names.count == 1 && tasks.task != nil
         for setup in setups {
-            let source = URL(fileURLWithPath: single ? from : from + "/" + setup.name)
-            let path = single ? runOptions.output : runOptions.output + "/" + setup.name
+            let source = URL(fileURLWithPath: tasks.folder(from, for: setup.name))
+            let path = tasks.folder(runOptions.output, for: setup.name)
             _ = try StageTwo.initialPrompt(from: source, model: identity)  // validates --from before writing
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, from: source,

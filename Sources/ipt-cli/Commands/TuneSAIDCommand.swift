@@ -53,7 +53,7 @@ struct TuneSAIDCommand: ParsableCommand {
         for setup in setups {
             let tuning = try FastfoodTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup,
                                             configuration: configuration)
-            let path = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
+            let path = tasks.folder(runOptions.output, for: setup.name)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try tuning.run(in: folder, progress: progress)
             }

@@ -65,7 +65,7 @@ struct TuneSubspaceCommand: ParsableCommand {
         for setup in setups {
             let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup,
                                             configuration: configuration)
-            let path = names.count == 1 && tasks.task != nil ? runOptions.output : runOptions.output + "/" + setup.name
+            let path = tasks.folder(runOptions.output, for: setup.name)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try tuning.run(in: folder, progress: progress)
             }

@@ -12,6 +12,11 @@ struct ModelOptions: ParsableArguments {
 
     /// The model (frozen), its tokenizer and identity.
     func load() throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
+        try ModelOptions.load(model)
+    }
+
+    /// The model in the folder `model` (frozen), its tokenizer and identity.
+    static func load(_ model: String) throws -> (model: BartForConditionalGeneration, tokenizer: any Tokenizer, identity: ModelIdentity) {
         let url = URL(fileURLWithPath: model)
         let bart = try BartForConditionalGeneration.load(from: url)
         bart.freeze()
@@ -70,6 +75,14 @@ struct TaskSelectionOptions: ParsableArguments {
     }
 
     var dataURL: URL { URL(fileURLWithPath: data) }
+
+    /// Where a task's run goes: `base` itself when one task is named (`--task NAME`), else
+    /// `base/<task>` (several tasks, a split, or a shard of them: each job of a job array then
+    /// writes its own task folders).
+    func folder(_ base: String, for name: String) -> String {
+        let named = task?.split(separator: ",").filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        return named?.count == 1 ? base : base + "/" + name
+    }
 }
 
 /// The paper's optimisation flags; each overrides the procedure's default only when given.

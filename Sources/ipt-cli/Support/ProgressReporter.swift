@@ -6,13 +6,15 @@ import Glibc
 
 /// Shows a run's progress: one rewritten status line on stderr when stderr is a terminal (step,
 /// loss, dev score, steps per second, time left), every event as a JSON line in the run folder's
-/// `events.jsonl`, and a stop request after SIGINT/SIGTERM.
-final class ProgressReporter {
+/// `events.jsonl`, and a stop request after SIGINT/SIGTERM. Thread-safe: a pipeline running
+/// several tasks at once reports through one reporter, each line labelled with its stage's folder.
+final class ProgressReporter: @unchecked Sendable {
     private let run: RunDirectory?
     private let label: String
     private let interactive = isatty(STDERR_FILENO) != 0
-    private var lastScore: Double?
-    private var lastBest: Double?
+    private let lock = NSLock()
+    /// The last dev score and best score of each label.
+    private var scores: [String: (score: Double, best: Double)] = [:]
     private var lastDraw = 0.0
 
     init(run: RunDirectory?, label: String) {
@@ -25,12 +27,20 @@ final class ProgressReporter {
     var handler: ProgressHandler {
         { [self] event in
             run?.append(event: event)
-            show(event)
+            lock.withLock { show(event, label: label) }
             return Interruption.signal == nil ? .proceed : .stop
         }
     }
 
-    private func show(_ event: TrainingEvent) {
+    /// The handler to give a pipeline (which writes each stage's events.jsonl itself).
+    var pipelineHandler: PipelineProgressHandler {
+        { [self] folder, event in
+            lock.withLock { show(event, label: "\(label) \(folder)") }
+            return Interruption.signal == nil ? .proceed : .stop
+        }
+    }
+
+    private func show(_ event: TrainingEvent, label: String) {
         switch event {
         case .step(let r):
             guard interactive else { return }
@@ -38,18 +48,17 @@ final class ProgressReporter {
             if now - lastDraw < 0.2 && r.step != r.totalSteps { return }
             lastDraw = now
             var line = "\(label) step \(r.step)/\(r.totalSteps)  loss \(format(r.loss))"
-            if let lastScore { line += "  dev \(format(lastScore)) (best \(format(lastBest ?? lastScore)))" }
+            if let last = scores[label] { line += "  dev \(format(last.score)) (best \(format(last.best)))" }
             line += "  \(format(r.stepsPerSecond)) steps/s  \(duration(r.secondsRemaining)) left"
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
         case .evaluation(let e):
-            lastScore = e.score
-            lastBest = e.bestScore
+            scores[label] = (e.score, e.bestScore)
             let text = "\(label) step \(e.step): dev \(format(e.score))\(e.isBest ? " (best)" : "")"
             FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + text + "\n").utf8))
         case .checkpoint:
             break
         case .phase(let name):
-            FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + "\(label) \(name)\n").utf8))
+            FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[K" : "") + "\(self.label) \(name)\n").utf8))
         }
     }
 
