@@ -22,7 +22,7 @@ public final class TensorStorage: @unchecked Sendable {
     /// Allocates `count` floats, uninitialised.
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
-        let (raw, bytes) = BufferCache.take(count * MemoryLayout<Float>.stride)
+        let (raw, bytes) = BufferCache.take(max(count, 1) * MemoryLayout<Float>.stride)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         self.owner = nil

@@ -160,7 +160,8 @@ public struct FastfoodTransform: Sendable {
         }
         fastWalshHadamardTransform(b, count: l)
         let bins = zBlock, mask = bins - 1
-        let passBlock = min(l, FastfoodTransform.passBlock)
+        // A pass block at least as long as the bins keeps the partial sums within L floats for any d.
+        let passBlock = min(l, max(FastfoodTransform.passBlock, bins))
         let blocks = l / passBlock
         // Per pass block, the sums of G_i b_i by bin Pi(i) mod P; then the blocks in order, in Double.
         var partial = [Float](repeating: 0, count: blocks * bins)
