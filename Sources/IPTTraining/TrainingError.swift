@@ -2,7 +2,8 @@
 public enum TrainingError: Error, CustomStringConvertible, Equatable {
     /// A configuration value is out of range (names the key).
     case invalidConfiguration(String)
-    /// A checkpoint or artifact does not fit the model or configuration.
+    /// A checkpoint, artifact or unfinished run does not fit the model or configuration (the
+    /// description names the file and what differs).
     case checkpointMismatch(String)
     /// The loss or a gradient became NaN or infinite at a step.
     case nonFiniteLoss(step: Int, detail: String)
@@ -16,7 +17,7 @@ public enum TrainingError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .invalidConfiguration(let s): return "invalid configuration: \(s)"
-        case .checkpointMismatch(let s): return "checkpoint does not fit: \(s)"
+        case .checkpointMismatch(let s): return s
         case .nonFiniteLoss(let step, let detail): return "training diverged at step \(step): \(detail); the best artifacts so far are kept"
         case .outputFolder(let s): return s
         case .data(let s): return s

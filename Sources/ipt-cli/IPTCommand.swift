@@ -39,6 +39,9 @@ struct IPTCommand: ParsableCommand {
         ])
 
     static func main() {
+        // Past a file-size limit (ulimit -f) a write then fails with EFBIG and is reported as an
+        // error naming the file, instead of SIGXFSZ killing the process with a core dump.
+        signal(SIGXFSZ, SIG_IGN)
         var command: ParsableCommand
         do {
             command = try parseAsRoot()

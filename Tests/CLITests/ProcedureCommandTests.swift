@@ -10,20 +10,25 @@ import Testing
 enum TinyModel {
     private static let built: Result<URL, Error> = Result {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-cli-tiny-bart-\(ProcessInfo.processInfo.processIdentifier)")
-        var generator = RandomGenerator(seed: 7)
-        let configuration = try BartConfiguration(vocabularySize: 50265, maximumPositions: 96, hiddenSize: 16,
+        try save(to: url, vocabularySize: 50265, maximumPositions: 96, seed: 7, tokenizer: SharedData.tokenizer("bart-base"))
+        return url
+    }
+
+    static func folder() throws -> String { try built.get().path }
+
+    /// Saves a random BART of width 16 with one layer on each side, and the `vocab.json` and
+    /// `merges.txt` of the folder `tokenizer`, as a model folder at `url`.
+    static func save(to url: URL, vocabularySize: Int, maximumPositions: Int, seed: UInt64, tokenizer: URL) throws {
+        var generator = RandomGenerator(seed: seed)
+        let configuration = try BartConfiguration(vocabularySize: vocabularySize, maximumPositions: maximumPositions, hiddenSize: 16,
                                                   encoderLayers: 1, encoderHeads: 2, encoderFeedForwardSize: 32,
                                                   decoderLayers: 1, decoderHeads: 2, decoderFeedForwardSize: 32, dropout: 0.1)
         try BartForConditionalGeneration(configuration: configuration, generator: &generator).save(to: url)
         for name in ["vocab.json", "merges.txt"] {
             try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
-            try FileManager.default.copyItem(at: SharedData.tokenizer("bart-base").appendingPathComponent(name),
-                                             to: url.appendingPathComponent(name))
+            try FileManager.default.copyItem(at: tokenizer.appendingPathComponent(name), to: url.appendingPathComponent(name))
         }
-        return url
     }
-
-    static func folder() throws -> String { try built.get().path }
 }
 
 /// Flags that keep every run to seconds: few steps, small evaluations, option scoring.
@@ -66,6 +71,17 @@ struct ProcedureCommandTests {
             #expect(grid.tasks.first?.test != nil)
             #expect(FileManager.default.fileExists(atPath: path("pt/\(task)/prompt.safetensors")))
         }
+
+        // A run's own config.json as --config gives the same settings (the grid comes from the flags).
+        let elsewhere = try TemporaryDirectory()  // outside the folder the report reads
+        let again = elsewhere.url.appendingPathComponent("pt-again")
+        _ = try run(["prompt-tune"] + common + ["--task", "glue-rte", "--config", path("pt/glue-rte/config.json"),
+                                                "--learning-rate", "0.3", "--batch-size", "4", "--output", again.path])
+        let settings = { (folder: URL) throws -> NSDictionary? in
+            ((try Check.jsonFile(folder.appendingPathComponent("config.json")))["configuration"] as? [String: Any])?["point"] as? NSDictionary
+        }
+        let tuned = try settings(root.url.appendingPathComponent("pt/glue-rte")), repeated = try settings(again)
+        #expect(tuned != nil && tuned == repeated)
 
         // Subspace finding (autoencoder and PCA) on the split's two training tasks; the third is unseen.
         let subspaceFlags = ["--split", split, "--prompts", path("pt"), "--batch-size", "4"] + quick
@@ -180,8 +196,9 @@ struct ProcedureCommandTests {
     }
 }
 
-/// Bad flag values of the procedure commands: exit status 2, one line, nothing written (no model
-/// or data needed: the flags are checked first).
+/// Command lines of the procedure commands that do not parse: exit status 2, one line, nothing
+/// written (no model or data needed: the flags are checked first). Values that parse but are out
+/// of range are bad input (exit 1): BadInputTests.
 @Suite("ipt-cli procedure usage errors")
 struct ProcedureUsageTests {
     @Test func badFlagValuesAreUsageErrors() throws {
@@ -193,15 +210,15 @@ struct ProcedureUsageTests {
             (["prompt-tune"] + base + ["--prediction", "psychic"], "--prediction must be generation or option-scoring, got psychic"),
             (["prompt-tune"] + base + ["--clipping", "none"], "--clipping must be trainable or all-model, got none"),
             (["prompt-tune"] + base + ["--initialization", "magic"], "--initialization must be random, vocabulary, text or file"),
-            (["prompt-tune"] + base + ["--batch-sizes", "0"], "batch sizes must be at least 1"),
-            (["prompt-tune"] + base + ["--shard", "3/2"], "--shard must be i/n with 0 <= i < n, got 3/2"),
+            (["prompt-tune"] + base + ["--shard", "3"], "--shard must be i/n, got 3"),
+            (["find-subspace", "--model", "m", "--data", "d", "--split", "s", "--prompts", "p", "--output", output, "--method", "svd"],
+             "--method must be autoencoder or pca, got svd"),
             (["prompt-tune"] + base + ["--resume", "--overwrite"], "give --resume or --overwrite, not both"),
             (["prompt-tune", "--model", "m", "--data", "d", "--output", output], "give --task or --split"),
             (["tune-subspace"] + base + ["--random-subspace"], "--random-subspace needs --dim"),
             (["tune-subspace"] + base, "give --subspace DIR or --random-subspace --dim D"),
             (["find-subspace", "--model", "m", "--data", "d", "--split", "s", "--prompts", "p", "--output", output, "--dim", "x"],
              "The value 'x' is invalid for '--dim"),
-            (["evaluate", "--model", "m", "--file", "f", "--num-beams", "0"], "--num-beams must be at least 1"),
         ]
         for (arguments, message) in cases {
             let result = try CLI.run(arguments)

@@ -133,6 +133,10 @@ struct BatchingTests {
         #expect(finished.next() == nil)
         var unlimited = try TrainingBatches(pool: pool, batchSize: 5, seed: 1, resumingFrom: BatchCursor(epoch: 1000, batch: 2))
         #expect(unlimited.next()?.position == BatchCursor(epoch: 1000, batch: 2))
+        // A cursor (from a damaged checkpoint) at the end of epoch Int.max has no next epoch: an error, not an overflow trap.
+        #expect(throws: DataError.self) {
+            _ = try TrainingBatches(pool: pool, batchSize: 5, seed: 1, resumingFrom: BatchCursor(epoch: .max, batch: 4))
+        }
         var empty = try TrainingBatches(pool: ExamplePool([]), batchSize: 5, seed: 1)
         #expect(empty.next() == nil)
     }

@@ -168,6 +168,11 @@ struct WordNetReaderTests {
         #expect(throws: SourceTextError(path: badIndex.path, line: 1, problem: "field counts do not match the number of fields")) {
             try WordNetReader.readIndexFile(badIndex, category: .verb)
         }
+        // A pointer count of Int.max once overflowed the field-count sum (a trap).
+        let hugeCount = try folder.write("index.adv", "x r 1 9223372036854775807 0 0 00000001\n")
+        #expect(throws: SourceTextError(path: hugeCount.path, line: 1, problem: "field counts do not match the number of fields")) {
+            try WordNetReader.readIndexFile(hugeCount, category: .adverb)
+        }
         let exceptions = try WordNetReader.readExceptionFile(try folder.write("adj.exc", "better good well\nworse bad\n"))
         #expect(exceptions == [WordNetException(inflectedForm: "better", baseForms: ["good", "well"]),
                                WordNetException(inflectedForm: "worse", baseForms: ["bad"])])

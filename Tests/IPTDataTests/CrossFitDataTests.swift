@@ -122,6 +122,10 @@ struct CrossFitDataTests {
         #expect(throws: DataError.unreadable(path: absent.path, reason: "not a readable folder")) {
             _ = try CrossFitDirectory(absent)
         }
+        // Not "unknown task": the data folder itself is missing.
+        #expect(throws: DataError.unreadable(path: absent.path, reason: "not a readable folder")) {
+            _ = try FewShotTask.load(dataDirectory: absent, task: "t-a", seed: 21)
+        }
     }
 
     @Test func targetFormats() {

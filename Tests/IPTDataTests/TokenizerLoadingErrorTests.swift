@@ -46,6 +46,17 @@ struct TokenizerLoadingErrorTests {
         #expect(try ByteLevelBPETokenizer.load(folder: folder.url).encode("abab") == [2, 2])
     }
 
+    @Test func idsMayLeaveGaps() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try folder.write("vocab.json", #"{"a": 0, "b": 1, "ab": 1029}"#)
+        try folder.write("merges.txt", Self.merges)
+        let tokenizer = try ByteLevelBPETokenizer.load(folder: folder.url)
+        #expect(tokenizer.vocabularySize == 1030)
+        #expect(tokenizer.encode("ab") == [1029])
+        #expect(tokenizer.decode([1029, 500, 0]) == "aba")
+    }
+
     @Test func missingFiles() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-no-such-folder-\(UUID().uuidString)")
         #expect(throws: TokenizerError.missingFile(path: missing.path)) { try ByteLevelBPETokenizer.load(folder: missing) }
@@ -61,6 +72,9 @@ struct TokenizerLoadingErrorTests {
         (#"{"a": -1}"#, ["vocab.json: key a: expected a non-negative integer id"]),
         (#"{"a": 1.5}"#, ["vocab.json: key a: expected a non-negative integer id"]),
         (#"{"a": 0, "b": 0}"#, ["vocab.json: key b: id 0 is also the id of 'a'"]),
+        // Found by FuzzTokenizerFiles: one huge id made the tokenizer allocate a 32 GB id table.
+        (#"{"a": 0, "b": 1, "ab": 2147483647}"#,
+         ["vocab.json: key ab: id 2147483647 is too large for a tokenizer of this size (ids must be below 1030)"]),
     ])
     func malformedVocabulary(_ content: String, _ expected: [String]) throws {
         let description = try loadingError(["vocab.json": content, "merges.txt": Self.merges])
@@ -131,6 +145,8 @@ struct TokenizerLoadingErrorTests {
         ("added_tokens=[{\"id\": 5, \"content\": \"<x>\", \"lstrip\": \"yes\"}]",
          "tokenizer.json: key added_tokens[0].lstrip: expected true or false, found a string"),
         ("added_tokens=[{\"content\": \"<x>\"}]", "tokenizer.json: key added_tokens[0].id: expected an integer id, found nothing"),
+        ("added_tokens=[{\"id\": 2147483647, \"content\": \"<x>\"}]",
+         "tokenizer.json: key added_tokens[0].id: id 2147483647 is too large for a tokenizer of this size (ids must be below 1032)"),
         ("normalizer={\"type\": \"NFC\"}", "tokenizer.json: key normalizer: unsupported: normalizers"),
         ("pre_tokenizer={\"type\": \"Whitespace\"}", "tokenizer.json: key pre_tokenizer.type: unsupported: pre-tokenizer 'Whitespace'"),
         ("pre_tokenizer=null", "tokenizer.json: key pre_tokenizer: unsupported: no pre-tokenizer"),
@@ -163,6 +179,8 @@ struct TokenizerLoadingErrorTests {
         ("tokenizer_config.json", #"{"bos_token": "<x>"}"#, "tokenizer_config.json: key bos_token: '<x>' is not in the vocabulary"),
         ("tokenizer_config.json", "{\"bos_token\": ", "tokenizer_config.json: line 1: not valid JSON"),
         ("tokenizer_config.json", #"{"add_prefix_space": "no"}"#, "tokenizer_config.json: key add_prefix_space: expected true or false"),
+        ("tokenizer_config.json", #"{"added_tokens_decoder": {"2000000000": {"content": "<x>"}}}"#,
+         "tokenizer_config.json: key added_tokens_decoder.2000000000: id 2000000000 is too large for a tokenizer of this size"),
         ("tokenizer_config.json", #"{"tokenizer_class": "BartTokenizer", "bos_token": null}"#, "needs <s> and </s> tokens"),
         ("special_tokens_map.json", #"{"mask_token": 5}"#, "special_tokens_map.json: key mask_token: expected a token string or object, found a number"),
         ("special_tokens_map.json", #"{"additional_special_tokens": ["<y>"]}"#,

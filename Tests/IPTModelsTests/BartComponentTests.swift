@@ -123,6 +123,15 @@ struct BartComponentTests {
         #expect(throws: ModelInputError.invalidGeneration(problem: "max_length 200 exceeds the model's 128 positions")) {
             try model.generate(batch.inputs, configuration: GenerationConfiguration(maxLength: 200, decoderStartTokenID: 2))
         }
+        // Counts near Int.max from a generation_config.json are errors (or harmless), not overflow traps.
+        #expect(throws: ModelInputError.invalidGeneration(problem: "max_new_tokens \(Int.max) exceeds the model's 128 positions")) {
+            try model.generate(batch.inputs, configuration: GenerationConfiguration(maxNewTokens: .max, decoderStartTokenID: 2))
+        }
+        #expect(throws: ModelInputError.invalidGeneration(problem: "num_beams \(Int.max) exceeds the vocabulary size 200")) {
+            try model.generate(batch.inputs, configuration: GenerationConfiguration(numBeams: .max, decoderStartTokenID: 2))
+        }
+        let endless = GenerationConfiguration(maxLength: 4, minNewTokens: .max, decoderStartTokenID: 2, eosTokenIDs: [2])
+        #expect(try model.generate(batch.inputs, configuration: endless).map(\.count) == [3, 3])  // EOS banned to the end
         #expect(throws: ModelInputError.invalidOptions(problem: "example 1 has an empty option")) {
             try model.scoreOptions(batch.inputs, options: [[[0, 2]], [[0, 2], []]])
         }

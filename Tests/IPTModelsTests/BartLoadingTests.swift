@@ -41,6 +41,16 @@ struct BartLoadingTests {
         return (tensors, folder)
     }
 
+    /// The bart-tiny folder with one piece of its config.json text replaced.
+    func tinyFolder(editingConfiguration original: String, to replacement: String) throws -> ScratchFolder {
+        let text = try String(contentsOf: Fixtures.url("bart-tiny/config.json"), encoding: .utf8)
+        #expect(text.contains(original))
+        let folder = try ScratchFolder()
+        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
+        try folder.copy("model.safetensors", from: Fixtures.url("bart-tiny"))
+        return folder
+    }
+
     func loadError(_ folder: ScratchFolder) -> ModelLoadError? {
         do {
             _ = try BartForConditionalGeneration.load(from: folder.url)
@@ -57,6 +67,7 @@ struct BartLoadingTests {
         let expected = try JSONDecoder().decode(Names.self, from: Data(contentsOf: Fixtures.url("\(name)-expected.json")))
         #expect(f.model.namedParameters().map(\.key) == expected.parameter_names)
         #expect(f.model.parameterCount == expected.parameter_count)
+        #expect(f.model.configuration.parameterCount == expected.parameter_count)
         #expect(f.model.trainableParameterCount == 0, "a loaded model is frozen")
         #expect(f.model.parameter("encoder.embed_tokens.weight") === f.model.parameter("shared.weight"))
     }
@@ -64,6 +75,7 @@ struct BartLoadingTests {
     @Test func bartBaseSizeCountsTheSharedEmbeddingOnce() throws {
         let model = BartForConditionalGeneration(configuration: .bartBase)
         #expect(model.parameterCount == 139_420_416)
+        #expect(BartConfiguration.bartBase.parameterCount == 139_420_416)
         #expect(model.finalLogitsBias.count == 50_265)
         #expect(model.adapterLayout().parameterCount == 589_824)
     }
@@ -81,6 +93,27 @@ struct BartLoadingTests {
         try folder.writeWeights(tensors)
         let reloaded = try BartForConditionalGeneration.load(from: folder.url)
         #expect(try reloaded.logits(batch: f.batch).maxAbsDifference(f.model.logits(batch: f.batch)) == 0)
+    }
+
+    /// A saved model loads back identically, and its config.json keeps transformers' types:
+    /// transformers 5 refuses `encoder_layerdrop: 0` where BartConfig declares a float.
+    @Test func savedFolderRoundTripsWithFloatKeysAsFloats() throws {
+        let model = try BartForConditionalGeneration.load(from: Fixtures.url("bart-tiny-scaled"))
+        let folder = try ScratchFolder()
+        try model.save(to: folder.url)
+        let reloaded = try BartForConditionalGeneration.load(from: folder.url)
+        #expect(reloaded.configuration == model.configuration)
+        for ((key, a), (_, b)) in zip(model.namedParameters(), reloaded.namedParameters()) {
+            #expect(a.value.maxAbsDifference(b.value) == 0, "\(key)")
+        }
+        #expect(reloaded.finalLogitsBias.maxAbsDifference(model.finalLogitsBias) == 0)
+        let text = try String(contentsOf: folder.url.appendingPathComponent("config.json"), encoding: .utf8)
+        for key in ["dropout", "attention_dropout", "activation_dropout", "encoder_layerdrop", "decoder_layerdrop", "init_std"] {
+            let line = try #require(text.split(separator: "\n").first { $0.contains("\"\(key)\"") }, "\(key) missing")
+            let value = line.split(separator: ":").last.map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " ,")) } ?? ""
+            #expect(value.contains(".") || value.contains("e"), "\(key) written as \(value)")
+            #expect(Double(value) != nil, "\(key) written as \(value)")
+        }
     }
 
     @Test func missingFinalLogitsBiasMeansZeros() throws {
@@ -179,14 +212,25 @@ struct BartLoadingTests {
         ("\"scale_embedding\": false", "\"scale_embedding\": \"no\"", "scale_embedding"),
     ])
     func malformedConfigurationNamesTheKey(_ original: String, _ replacement: String, _ key: String) throws {
-        let text = try String(contentsOf: Fixtures.url("bart-tiny/config.json"), encoding: .utf8)
-        #expect(text.contains(original))
-        let folder = try ScratchFolder()
-        try folder.write(text.replacingOccurrences(of: original, with: replacement), to: "config.json")
-        try folder.copy("model.safetensors", from: Fixtures.url("bart-tiny"))
+        let folder = try tinyFolder(editingConfiguration: original, to: replacement)
         guard case let .invalidValue(path, foundKey, _)? = loadError(folder) else { Issue.record("no invalidValue error"); return }
         #expect(path.hasSuffix("config.json") && foundKey == key)
         #expect(loadError(folder)!.description.contains("config.json: key \(key):"))
+    }
+
+    /// A config.json that claims a far bigger model than its checkpoint is refused before the model
+    /// is allocated (huge sizes would otherwise exhaust memory or overflow the shape arithmetic);
+    /// small mismatches still get the precise missing-key errors above.
+    @Test(arguments: [
+        ("\"vocab_size\": 200", "\"vocab_size\": 1000000000000", "describes a model of 32000"),
+        ("\"d_model\": 32", "\"d_model\": 4294967296", "more parameter values than can be counted"),
+        ("\"encoder_layers\": 2", "\"encoder_layers\": 1000", "describes a model of "),
+    ])
+    func configurationLargerThanTheCheckpointIsRefused(_ original: String, _ replacement: String, _ problem: String) throws {
+        let folder = try tinyFolder(editingConfiguration: original, to: replacement)
+        guard case let .invalidWeights(path, found)? = loadError(folder) else { Issue.record("no invalidWeights error"); return }
+        #expect(path.hasSuffix("model.safetensors"))
+        #expect(found.contains(problem), "\(found)")
     }
 
     @Test func invalidJSONNamesTheFile() throws {

@@ -319,6 +319,32 @@ struct PretrainingTests {
         let inputs = Self.rows(a.batch(step: 1).inputs)
         #expect(inputs.allSatisfy { $0.contains(4) && $0.first == 0 && $0.last == 2 })
     }
+
+    @Test func copyWarmUpStepsTrainOnRandomOrdinaryTokensThenOnTheCorpus() throws {
+        var c = try Self.configuration(steps: 10)
+        c.copyWarmupSteps = 2
+        let corpus = try DenoisingCorpus(lines: Self.lines, tokenizer: Self.tokenizer, sequenceLength: c.sequenceLength,
+                                         validationSequences: c.validationSequences, seed: c.optimization.seed)
+        let run = try Pretraining(configuration: c, corpus: corpus, tokenizer: Self.tokenizer)
+        let plain = try Self.pretraining(steps: 10)
+        let special: Set<Int32> = [0, 1, 2, 3, 4]  // <s> <pad> </s> <unk> <mask> of WordTokenizer
+        for step in 1...2 {
+            let targets = Self.rows(run.batch(step: step).targets)
+            #expect(targets.allSatisfy { $0.count == (c.sequenceLength - 2) / 2 + 2 && $0.first == 0 && $0.last == 2 })
+            #expect(targets.allSatisfy { $0.dropFirst().dropLast().allSatisfy { !special.contains($0) } })
+            #expect(Set(targets.flatMap { $0 }).count > 15, "spread over the vocabulary")
+            #expect(Self.rows(run.batch(step: step).inputs).allSatisfy { $0.contains(4) }, "noised like the corpus")
+            #expect(run.batch(step: step) != plain.batch(step: step))
+        }
+        #expect(run.batch(step: 3) == plain.batch(step: 3), "the corpus from the first step after the warm-up")
+        // Configurations written before the key existed decode with no warm-up; negative is refused.
+        var old = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.configuration(steps: 10))) as? [String: Any])
+        old["copy_warmup_steps"] = nil
+        let decoded = try JSONDecoder().decode(PretrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: old))
+        #expect(decoded == (try Self.configuration(steps: 10)))
+        c.copyWarmupSteps = -1
+        #expect(throws: TrainingError.self) { try c.validate() }
+    }
 }
 
 @Suite("Embedded model (Resources/model)")
@@ -342,5 +368,12 @@ struct EmbeddedModelTests {
         let batch = TaskBatch(inputs: TokenBatch([noisy], paddingID: 1), targets: TokenBatch([ids], paddingID: 1))
         let nll = try model.targetNLL(batch: batch)[0]
         #expect(nll < 4, "mean NLL \(nll) per token")
+        // It reads its input: with another text's input the same target is far less likely (a
+        // decoder that ignores the encoder gives both the same loss; see copy_warmup_steps).
+        var other = tokenizer.encode("fortune: a soft answer turneth away wrath, but grievous words stir up anger")
+        other.replaceSubrange(9..<12, with: [maskID])
+        let unrelated = TaskBatch(inputs: TokenBatch([other], paddingID: 1), targets: TokenBatch([ids], paddingID: 1))
+        let unrelatedNLL = try model.targetNLL(batch: unrelated)[0]
+        #expect(unrelatedNLL > nll + 1, "NLL \(nll) with its own input, \(unrelatedNLL) with another")
     }
 }

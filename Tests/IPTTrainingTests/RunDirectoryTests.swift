@@ -36,19 +36,68 @@ struct RunDirectoryTests {
         #expect(try RunDirectory(path: path, mode: .resume).status == .unfinished)
     }
 
-    @Test func liveLockRefusesAndStaleLockIsTakenOver() throws {
+    @Test func heldLockRefusesAndALeftLockFileIsTakenOver() throws {
         let path = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         let lock = path + "/" + RunDirectory.lockName
-        try "1\n".write(toFile: lock, atomically: true, encoding: .utf8)  // pid 1 is always alive
-        let error = #expect(throws: TrainingError.self) { _ = try RunDirectory(path: path, mode: .fresh) }
-        #expect("\(error!)".contains("pid 1"))
-        try "2147483000\n".write(toFile: lock, atomically: true, encoding: .utf8)  // no such process
+        let pid = ProcessInfo.processInfo.processIdentifier
+        do {
+            let holder = try RunDirectory(path: path, mode: .fresh)
+            #expect(try String(contentsOfFile: lock, encoding: .utf8).hasPrefix("\(pid)\n"))
+            // The lock is the open file's, so even this process cannot open the folder twice.
+            let error = #expect(throws: TrainingError.self) { _ = try RunDirectory(path: path, mode: .resume) }
+            #expect("\(error!)" == "\(path): another run (pid \(pid)) is writing to this folder (run.lock)")
+            holder.release()
+            #expect(!FileManager.default.fileExists(atPath: lock))
+        }
+        // A lock file nobody holds (its run was killed) is taken over, whatever pid it names.
+        for left in ["1\n", "2147483000\nother-host\n", "-1\n", ""] {
+            try left.write(toFile: lock, atomically: true, encoding: .utf8)
+            let run = try RunDirectory(path: path, mode: .resume)
+            #expect(try String(contentsOfFile: lock, encoding: .utf8).hasPrefix("\(pid)\n"))
+            run.release()
+            #expect(!FileManager.default.fileExists(atPath: lock))
+        }
+    }
+
+    @Test func aRunThatFailsBeforeWritingAnArtifactLeavesNothing() throws {
+        let parent = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        // Folders it created (the parents too) go; a folder that was there stays, with its files.
+        let path = parent + "/a/b/run"
         let run = try RunDirectory(path: path, mode: .fresh)
-        #expect(try String(contentsOfFile: lock, encoding: .utf8).hasPrefix("\(ProcessInfo.processInfo.processIdentifier)"))
-        run.release()
-        #expect(!FileManager.default.fileExists(atPath: lock))
+        try run.writeJSON(["lr": 1], to: RunDirectory.configurationName)
+        run.append(event: .phase("starting"))
+        run.discardIfUnstarted()
+        #expect(!FileManager.default.fileExists(atPath: parent))
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        try "keep".write(toFile: parent + "/notes.txt", atomically: true, encoding: .utf8)
+        let second = try RunDirectory(path: parent, mode: .fresh)
+        try second.writeJSON(["lr": 1], to: RunDirectory.configurationName)
+        second.discardIfUnstarted()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent) == ["notes.txt"])
+        // Once it wrote an artifact (the best prompt before a divergence), everything stays.
+        let third = try RunDirectory(path: parent, mode: .fresh)
+        try third.writeJSON(["lr": 1], to: RunDirectory.configurationName)
+        try "x".write(toFile: parent + "/prompt.safetensors", atomically: true, encoding: .utf8)
+        third.discardIfUnstarted()
+        third.release()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: parent).sorted() == ["config.json", "notes.txt", "prompt.safetensors"])
+    }
+
+    @Test func anUnfinishedRunContinuesOnlyWithItsConfiguration() throws {
+        let path = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        struct Settings: Codable { var prompt_length: Int; var learning_rate: Float; var name: String }
+        try RunDirectory(path: path, mode: .fresh).writeConfiguration(["configuration": Settings(prompt_length: 4, learning_rate: 0.3, name: "a")])
+        let run = try RunDirectory(path: path, mode: .resume)
+        try run.writeConfiguration(["configuration": Settings(prompt_length: 4, learning_rate: 0.3, name: "a")])
+        let error = #expect(throws: TrainingError.self) {
+            try run.writeConfiguration(["configuration": Settings(prompt_length: 5, learning_rate: 0.3, name: "b")])
+        }
+        #expect("\(error!)" == "\(path)/config.json: configuration.name is \"a\" in the unfinished run, \"b\" now; continue with the run's settings or pass --overwrite to start again")
+        let data = try #require(FileManager.default.contents(atPath: path + "/config.json"))
+        #expect(String(decoding: data, as: UTF8.self).contains("\"prompt_length\" : 4"), "left as it was")
     }
 
     @Test func overwriteRemovesOnlyWhatRunsWrite() throws {

@@ -34,7 +34,7 @@ public enum AtomicFile {
                 let n = Glibc.write(fd, base, min(remaining, 1 << 30))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw FileWriteError(path: path, problem: "write failed: \(String(cString: strerror(errno)))")
+                    throw FileWriteError(path: path, problem: "write failed: \(String(cString: strerror(errno)))\(AtomicFile.untouched)")
                 }
                 remaining -= n
                 base += n
@@ -46,6 +46,10 @@ public enum AtomicFile {
             try data.withUnsafeBytes { try write($0) }
         }
     }
+
+    /// Ends the message of a failed write: the destination still holds what it held before (a
+    /// full disk while writing a checkpoint leaves the previous checkpoint).
+    static let untouched = " (the previous file, if any, is unchanged)"
 
     /// Writes a file by streaming into a ``Sink``.
     public static func write(to path: String, _ body: (Sink) throws -> Void) throws {
@@ -63,17 +67,17 @@ public enum AtomicFile {
         do {
             try body(Sink(fd: fd, path: path))
             guard fsync(fd) == 0 else {
-                throw FileWriteError(path: path, problem: "sync failed: \(String(cString: strerror(errno)))")
+                throw FileWriteError(path: path, problem: "sync failed: \(String(cString: strerror(errno)))\(AtomicFile.untouched)")
             }
         } catch {
             close(fd)
             throw error
         }
         guard close(fd) == 0 else {
-            throw FileWriteError(path: path, problem: "close failed: \(String(cString: strerror(errno)))")
+            throw FileWriteError(path: path, problem: "close failed: \(String(cString: strerror(errno)))\(AtomicFile.untouched)")
         }
         guard rename(temporary, path) == 0 else {
-            throw FileWriteError(path: path, problem: "cannot rename into place: \(String(cString: strerror(errno)))")
+            throw FileWriteError(path: path, problem: "cannot rename into place: \(String(cString: strerror(errno)))\(AtomicFile.untouched)")
         }
         committed = true
         // Make the rename itself durable.

@@ -41,6 +41,16 @@ public enum SafeTensors {
         return try parse(mapped, path: path)
     }
 
+    /// Parses a whole safetensors file held in memory (copied once; F32 tensors borrow the copy).
+    /// Same checks and errors as ``read(_:)``, for bytes that do not come from a file.
+    ///
+    /// - Parameters:
+    ///   - bytes: the file's bytes.
+    ///   - source: names the bytes in errors; default `"<memory>"`.
+    public static func parse(bytes: Data, source: String = "<memory>") throws -> File {
+        try parse(MappedFile(copying: bytes), path: source)
+    }
+
     /// Reads only the header's metadata strings.
     public static func readMetadata(_ path: String) throws -> [String: String] {
         let mapped = try MappedFile(path: path)
@@ -282,7 +292,7 @@ public enum SafeTensors {
     }
 }
 
-/// A whole file mapped read/write-private into memory.
+/// A whole file mapped read/write-private into memory, or a private copy of bytes in memory.
 final class MappedFile: @unchecked Sendable {
     let bytes: UnsafeMutablePointer<UInt8>
     let count: Int
@@ -306,6 +316,13 @@ final class MappedFile: @unchecked Sendable {
         }
         mapping = m
         bytes = m.assumingMemoryBound(to: UInt8.self)
+    }
+
+    init(copying data: Data) {
+        count = data.count
+        mapping = nil
+        bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: max(count, 1))
+        data.copyBytes(to: bytes, count: count)
     }
 
     deinit {

@@ -73,7 +73,8 @@ public struct TrainingBatches: Sequence, IteratorProtocol, Sendable {
                 epochs: Int? = nil, dropLast: Bool = false, resumingFrom cursor: BatchCursor = .start) throws {
         let batcher = Batcher(count: pool.count, batchSize: batchSize, order: order, seed: seed, dropLast: dropLast)
         let perEpoch = batcher.batchesPerEpoch
-        guard cursor.epoch >= 0, cursor.batch >= 0, cursor.batch <= perEpoch else {
+        // epoch < Int.max: a cursor at the end of an epoch moves on to the next one.
+        guard cursor.epoch >= 0, cursor.epoch < Int.max, cursor.batch >= 0, cursor.batch <= perEpoch else {
             throw DataError.invalidCursor("epoch \(cursor.epoch), batch \(cursor.batch) is outside 0..<\(perEpoch) batches per epoch")
         }
         var start = cursor

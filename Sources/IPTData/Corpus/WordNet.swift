@@ -368,8 +368,10 @@ public enum WordNetReader {
         guard let type = WordNetPartOfSpeech(code: fields[1]), type == category else {
             throw LineProblem(text: "category '\(fields[1])' does not belong in a \(category.fileSuffix) index")
         }
+        // Each count is compared with the field count before they are added: counts near Int.max
+        // would overflow the sum.
         guard let synsetCount = Int(fields[2]), let pointerCount = Int(fields[3]), synsetCount > 0, pointerCount >= 0,
-              fields.count == 6 + pointerCount + synsetCount else {
+              synsetCount < fields.count, pointerCount < fields.count, fields.count == 6 + pointerCount + synsetCount else {
             throw LineProblem(text: "field counts do not match the number of fields")
         }
         let taggedField = fields[5 + pointerCount]

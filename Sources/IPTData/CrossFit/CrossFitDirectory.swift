@@ -70,8 +70,11 @@ public struct CrossFitDirectory: Sendable {
 
     /// The sample of one task, reading only that task's sub-folder.
     static func sample(in dataDirectory: URL, task: String, seed: Int, shots: Int?) throws -> FewShotSample {
-        let folder = dataDirectory.appendingPathComponent(task)
         var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dataDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw DataError.unreadable(path: dataDirectory.path, reason: "not a readable folder")
+        }
+        let folder = dataDirectory.appendingPathComponent(task)
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.unknownTask(task, source: dataDirectory.path)
         }

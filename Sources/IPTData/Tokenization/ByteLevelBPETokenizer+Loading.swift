@@ -51,7 +51,11 @@ extension ByteLevelBPETokenizer {
         }
 
         var addedTokens = settings.addedTokensDecoder
+        let limit = idLimit(tokenCount: vocabulary.count + addedTokens.count)
         for token in addedTokens {
+            if token.id >= limit {
+                throw settings.failure(at: "added_tokens_decoder.\(token.id)", idLimitProblem(token.id, limit: limit))
+            }
             if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
                 throw settings.failure(at: "added_tokens_decoder.\(token.id)",
                                        "'\(token.content)' has id \(vocabularyID) in vocab.json")
@@ -90,15 +94,28 @@ extension ByteLevelBPETokenizer {
         return configuration
     }
 
-    /// vocab.json: an object of token -> id, tokens and ids unique.
+    /// The bound on ids for a tokenizer of `tokenCount` tokens (vocabulary and added tokens).
+    ///
+    /// The tokenizer keeps tables indexed by id, one entry per id up to the largest, so one huge id
+    /// in a small file must not make it allocate gigabytes. Gaps between ids are allowed: as many
+    /// unused ids as there are tokens, plus 1,024.
+    static func idLimit(tokenCount: Int) -> Int32 { Int32(clamping: 2 * tokenCount + 1024) }
+
+    private static func idLimitProblem(_ id: Int32, limit: Int32) -> String {
+        "id \(id) is too large for a tokenizer of this size (ids must be below \(limit))"
+    }
+
+    /// vocab.json: an object of token -> id, tokens and ids unique, ids below ``idLimit(tokenCount:)``.
     private static func readVocabulary(_ field: JSONField) throws -> [String: Int32] {
         let entries = try field.members()
         var vocabulary: [String: Int32] = [:]
         vocabulary.reserveCapacity(entries.count)
         var tokenOfID: [Int32: String] = [:]
         tokenOfID.reserveCapacity(entries.count)
+        let limit = idLimit(tokenCount: entries.count)
         for entry in entries {
             let token = entry.memberName, id = try entry.id()
+            if id >= limit { throw entry.failure(idLimitProblem(id, limit: limit)) }
             if vocabulary.updateValue(id, forKey: token) != nil { throw entry.failure("the token is listed twice") }
             if let other = tokenOfID.updateValue(token, forKey: id) { throw entry.failure("id \(id) is also the id of '\(other)'") }
         }
@@ -182,7 +199,9 @@ extension ByteLevelBPETokenizer {
         var addedTokens: [AddedToken] = []
         let addedField = root.child("added_tokens")
         if !addedField.isAbsentOrNull {
-            for entry in try addedField.array() {
+            let entries = try addedField.array()
+            let limit = idLimit(tokenCount: vocabulary.count + entries.count)
+            for entry in entries {
                 _ = try entry.members()
                 let token = AddedToken(content: try entry.child("content").string(), id: try entry.child("id").id(),
                                        isSpecial: try entry.child("special").optionalBool(default: false),
@@ -190,6 +209,7 @@ extension ByteLevelBPETokenizer {
                                        stripsRight: try entry.child("rstrip").optionalBool(default: false),
                                        isSingleWord: try entry.child("single_word").optionalBool(default: false),
                                        isNormalized: try entry.child("normalized").optionalBool(default: true))
+                if token.id >= limit { throw entry.child("id").failure(idLimitProblem(token.id, limit: limit)) }
                 if let vocabularyID = vocabulary[token.content], vocabularyID != token.id {
                     throw entry.failure("'\(token.content)' has id \(vocabularyID) in model.vocab, not \(token.id)")
                 }

@@ -101,6 +101,42 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
                                attentionDropout: 0.1, activationDropout: 0.1)
     }
 
+    /// The number of parameter values of a model with this architecture, as
+    /// `BartForConditionalGeneration.parameterCount` gives it (the shared embedding once, the
+    /// `final_logits_bias` buffer not at all); nil when it does not fit in an `Int`.
+    ///
+    /// Loading compares it with the checkpoint before building the model, so that a config.json
+    /// with huge sizes cannot make it allocate (or overflow computing) more than the weights hold.
+    public var parameterCount: Int? {
+        let (d, encoderFFN, decoderFFN) = (hiddenSize, encoderFeedForwardSize, decoderFeedForwardSize)
+        var total = 0
+        var overflows = false
+        func add(_ factors: Int...) {
+            var product = 1
+            for factor in factors {
+                let (p, o) = product.multipliedReportingOverflow(by: factor)
+                product = p
+                overflows = overflows || o
+            }
+            let (sum, o) = total.addingReportingOverflow(product)
+            total = sum
+            overflows = overflows || o
+        }
+        add(vocabularySize, d)  // shared embedding
+        for (layers, ffn, attentions) in [(encoderLayers, encoderFFN, 1), (decoderLayers, decoderFFN, 2)] {
+            add(maximumPositions, d)  // embed_positions: maximumPositions + 2 rows
+            add(2, d)
+            add(2, d)  // layernorm_embedding
+            add(layers, attentions, 4, d, d)  // q, k, v, out projections
+            add(layers, attentions, 4, d)
+            add(layers, attentions + 1, 2, d)  // layer norms
+            add(layers, 2, d, ffn)  // fc1, fc2
+            add(layers, ffn)
+            add(layers, d)
+        }
+        return overflows ? nil : total
+    }
+
     /// The multiplier of token embeddings: sqrt(d_model) when `scale_embedding`, else 1.
     public var embeddingScale: Float { scaleEmbedding ? Float(hiddenSize).squareRoot() : 1 }
 
@@ -134,6 +170,10 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
         case bosTokenID = "bos_token_id"
         case eosTokenIDs = "eos_token_id"
         case decoderStartTokenID = "decoder_start_token_id"
+
+        /// The keys whose values are floats in transformers' BartConfig.
+        static let floatKeys = [dropout, attentionDropout, activationDropout, encoderLayerDrop, decoderLayerDrop,
+                                initializationStandardDeviation].map(\.rawValue)
     }
 
     /// Legacy keys of older BART configs that select behaviour transformers' BART no longer has.

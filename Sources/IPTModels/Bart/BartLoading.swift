@@ -21,10 +21,19 @@ extension BartForConditionalGeneration {
         let configuration = try BartConfiguration.load(from: folder.configurationURL)
         let generation = try GenerationConfiguration.load(from: folder)
         let tensors = try folder.readWeights()
+        let source = FileManager.default.fileExists(atPath: folder.weightsURL.path) ? folder.weightsURL : folder.weightsIndexURL
+        // Every parameter needs a tensor of its own in the checkpoint. The model is allocated before
+        // its keys are matched (which names each missing or mis-shaped tensor), so keep that
+        // allocation in proportion to the files read: a config.json that describes more than twice
+        // the checkpoint's values (or more than can be counted) is refused here.
+        let available = tensors.values.reduce(0) { $0 + $1.count }
+        guard let needed = configuration.parameterCount, needed / 2 <= available else {
+            let needs = configuration.parameterCount.map { "\($0) parameter values" } ?? "more parameter values than can be counted"
+            throw ModelLoadError.invalidWeights(path: source.path, problem: "holds \(available) values, but config.json describes a model of \(needs)")
+        }
         // Zeros, replaced by the checkpoint (a random init of 139M values would only be discarded).
         let model = BartForConditionalGeneration(configuration: configuration, dropoutSeed: dropoutSeed)
         model.generationConfiguration = generation
-        let source = FileManager.default.fileExists(atPath: folder.weightsURL.path) ? folder.weightsURL : folder.weightsIndexURL
         try model.load(checkpoint: tensors, source: source.path)
         model.freeze()
         return model

@@ -20,13 +20,32 @@ extension BartForConditionalGeneration {
         var object = (try JSONSerialization.jsonObject(with: JSONEncoder().encode(configuration)) as? [String: Any]) ?? [:]
         object["model_type"] = "bart"
         object["architectures"] = ["BartForConditionalGeneration"]
-        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try AtomicFile.write(json + Data("\n".utf8), to: folder.appendingPathComponent("config.json").path)
+        let text = try Self.configurationJSON(object)
+        try AtomicFile.write(text + "\n", to: folder.appendingPathComponent("config.json").path)
         var tensors = namedParameters().map { ($0.key, $0.parameter.value) }
         tensors.append(("final_logits_bias", finalLogitsBias.reshaped([1, finalLogitsBias.count])))
         var strings = metadata
         strings["format"] = "pt"
         try SafeTensors.write(tensors, metadata: strings, storage: storage,
                               to: folder.appendingPathComponent("model.safetensors").path)
+    }
+
+    /// The configuration's probabilities and init_std written as floats (`0.0`, not `0`):
+    /// transformers 5 validates config.json's types strictly and refuses an integer where it
+    /// declares a float (e.g. `encoder_layerdrop: 0`). Each float goes through the serializer as a
+    /// unique placeholder string, replaced afterwards by Swift's shortest round-trip form.
+    static func configurationJSON(_ object: [String: Any]) throws -> String {
+        var object = object
+        var replacements: [(String, String)] = []
+        for key in BartConfiguration.CodingKeys.floatKeys {
+            guard let number = object[key] as? NSNumber else { continue }
+            let placeholder = "__float_\(key)__"
+            object[key] = placeholder
+            replacements.append(("\"\(placeholder)\"", "\(Float(truncating: number))"))
+        }
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        var text = String(decoding: json, as: UTF8.self)
+        for (placeholder, value) in replacements { text = text.replacingOccurrences(of: placeholder, with: value) }
+        return text
     }
 }

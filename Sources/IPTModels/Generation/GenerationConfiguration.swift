@@ -159,6 +159,9 @@ public struct GenerationConfiguration: Equatable, Sendable, Decodable {
         guard let start = decoderStartTokenID ?? bosTokenID else {
             throw fail("no decoder_start_token_id or bos_token_id")
         }
+        if let maxNewTokens, maxNewTokens > maximumPositions {
+            throw fail("max_new_tokens \(maxNewTokens) exceeds the model's \(maximumPositions) positions")
+        }
         let maximum = maxNewTokens.map { $0 + 1 } ?? maxLength ?? Swift.min(20 + 1, maximumPositions)
         guard maximum > 1 else { throw fail("max_length \(maximum) leaves no room after the decoder start token") }
         // The last fed token sits at decoder position maximum - 2 (row maximum in the position table).
@@ -166,16 +169,22 @@ public struct GenerationConfiguration: Equatable, Sendable, Decodable {
             throw fail("max_length \(maximum) exceeds the model's \(maximumPositions) positions")
         }
         guard numBeams >= 1 else { throw fail("num_beams must be at least 1, found \(numBeams)") }
+        // More beams than tokens cannot all differ after the first step; the bound also keeps the
+        // num_beams * vocabulary candidates of a step countable.
+        guard numBeams <= vocabularySize else {
+            throw fail("num_beams \(numBeams) exceeds the vocabulary size \(vocabularySize)")
+        }
         let eos = eosTokenIDs ?? []
-        // Beam search keeps max(2, 1 + #eos) * num_beams candidates per step.
-        if numBeams > 1 && Swift.max(2, 1 + eos.count) * numBeams > numBeams * vocabularySize {
+        // Beam search keeps max(2, 1 + #eos) * num_beams of the num_beams * vocabulary candidates per step.
+        if numBeams > 1 && Swift.max(2, 1 + eos.count) > vocabularySize {
             throw fail("num_beams \(numBeams) is too large for a vocabulary of \(vocabularySize)")
         }
         let tokens = [start] + eos + (forcedEOSTokenIDs ?? []) + (forcedBOSTokenID.map { [$0] } ?? [])
         if let bad = tokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
             throw fail("token id \(bad) is outside the vocabulary 0..<\(vocabularySize)")
         }
-        return ResolvedGeneration(maxLength: maximum, minLength: minNewTokens.map { $0 + 1 } ?? minLength,
+        // A minimum beyond the maximum length bans EOS throughout, as the maximum itself does.
+        return ResolvedGeneration(maxLength: maximum, minLength: minNewTokens.map { Swift.min($0, maximum) + 1 } ?? minLength,
                                   numBeams: numBeams, lengthPenalty: lengthPenalty, earlyStopping: earlyStopping,
                                   noRepeatNgramSize: noRepeatNgramSize, forcedBOSTokenID: forcedBOSTokenID,
                                   forcedEOSTokenIDs: forcedEOSTokenIDs ?? [], decoderStartTokenID: start, eosTokenIDs: eos)

@@ -122,7 +122,14 @@ public final class TrainingLoop {
             }
             for p in clippingOnlyParameters { p.zeroGradient() }
             let factor = schedule.factor(at: step - 1)
+            // A finite gradient can still carry a parameter past Float's range (a huge learning
+            // rate): such a step is undone and the run stops, so no artifact holds infinities.
+            let valuesBefore = parameters.map(\.parameter.value)
             optimizer.step(learningRateFactor: factor)
+            if let bad = parameters.firstIndex(where: { !$0.parameter.value.isFinite }) {
+                for (p, value) in zip(parameters, valuesBefore) { p.parameter.value = value }
+                throw TrainingError.nonFiniteLoss(step: step, detail: "the update made \(parameters[bad].key) non-finite")
+            }
             for p in all { p.zeroGradient() }
             try hooks.valuesDidChange?()
             state.step = step
@@ -177,7 +184,8 @@ public final class TrainingLoop {
                        finalLoss: state.lastLoss)
     }
 
-    /// Scores are -inf before the first evaluation; JSON has no infinities, so they are written as strings.
+    /// Scores are -inf before the first evaluation and NaN after a NaN score (a constant Pearson
+    /// input); JSON has no infinities or NaNs, so they are written as strings.
     static let nonFinite = (encoding: JSONEncoder.NonConformingFloatEncodingStrategy.convertToString(
                                 positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan"),
                             decoding: JSONDecoder.NonConformingFloatDecodingStrategy.convertFromString(
@@ -212,6 +220,11 @@ public final class TrainingLoop {
         }
         guard state.fingerprint == fingerprint else {
             throw TrainingError.checkpointMismatch("\(path) was written by a run with a different configuration or model; use --overwrite to start again")
+        }
+        // The loop takes one optimiser step per step; other counts (a damaged file) would make the
+        // step counters overflow or index nothing.
+        guard state.step >= 0, state.optimizerStep == state.step else {
+            throw TrainingError.checkpointMismatch("\(path): loop_state has step \(state.step) and optimizer step \(state.optimizerStep) (they must be equal and non-negative)")
         }
         var best: [String: Tensor] = [:]
         for (key, p) in parameters {

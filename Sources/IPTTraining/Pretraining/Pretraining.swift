@@ -27,12 +27,20 @@ public struct PretrainingConfiguration: Codable, Sendable, Equatable {
     /// start the run instead of random weights: continued pretraining with a fresh schedule and
     /// optimiser state; default none.
     public var initialWeights: String?
+    /// The first steps train on strings of uniformly random tokens (half the sequence length,
+    /// noised the same way) instead of the corpus; default 0. A small BART trained on natural text
+    /// from the start settles into an unconditional language model in its decoder, and its encoder
+    /// output stops depending on the input (measured with this code and with transformers alike:
+    /// the loss with another sequence's input equals the loss with its own); random strings have
+    /// nothing to predict but the input, so cross-attention learns to copy first. See
+    /// Docs/embedded-model.md.
+    public var copyWarmupSteps: Int
 
     /// - Parameters: see the properties.
     public init(model: BartConfiguration, sequenceLength: Int = 64, validationSequences: Int = 256,
                 noise: DenoisingNoise = DenoisingNoise(), labelSmoothing: Float = 0,
                 optimization: OptimizationSettings = PretrainingConfiguration.defaultOptimization,
-                evaluationBatchSize: Int = 32, initialWeights: String? = nil) {
+                evaluationBatchSize: Int = 32, initialWeights: String? = nil, copyWarmupSteps: Int = 0) {
         self.model = model
         self.sequenceLength = sequenceLength
         self.validationSequences = validationSequences
@@ -41,6 +49,20 @@ public struct PretrainingConfiguration: Codable, Sendable, Equatable {
         self.optimization = optimization
         self.evaluationBatchSize = evaluationBatchSize
         self.initialWeights = initialWeights
+        self.copyWarmupSteps = copyWarmupSteps
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(model: try c.decode(BartConfiguration.self, forKey: .model),
+                  sequenceLength: try c.decode(Int.self, forKey: .sequenceLength),
+                  validationSequences: try c.decode(Int.self, forKey: .validationSequences),
+                  noise: try c.decode(DenoisingNoise.self, forKey: .noise),
+                  labelSmoothing: try c.decode(Float.self, forKey: .labelSmoothing),
+                  optimization: try c.decode(OptimizationSettings.self, forKey: .optimization),
+                  evaluationBatchSize: try c.decode(Int.self, forKey: .evaluationBatchSize),
+                  initialWeights: try c.decodeIfPresent(String.self, forKey: .initialWeights),
+                  copyWarmupSteps: try c.decodeIfPresent(Int.self, forKey: .copyWarmupSteps) ?? 0)
     }
 
     /// The embedded model's run (Docs/embedded-model.md): peak learning rate 1e-3, 32 sequences per
@@ -75,6 +97,9 @@ public struct PretrainingConfiguration: Codable, Sendable, Equatable {
         guard evaluationBatchSize >= 1 else {
             throw TrainingError.invalidConfiguration("evaluation_batch_size must be at least 1, got \(evaluationBatchSize)")
         }
+        guard copyWarmupSteps >= 0 else {
+            throw TrainingError.invalidConfiguration("copy_warmup_steps must not be negative, got \(copyWarmupSteps)")
+        }
         try noise.validate()
         try optimization.validate()
     }
@@ -82,7 +107,7 @@ public struct PretrainingConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case model, sequenceLength = "sequence_length", validationSequences = "validation_sequences", noise
         case labelSmoothing = "label_smoothing", optimization, evaluationBatchSize = "evaluation_batch_size"
-        case initialWeights = "initial_weights"
+        case initialWeights = "initial_weights", copyWarmupSteps = "copy_warmup_steps"
     }
 }
 
@@ -154,6 +179,8 @@ public final class Pretraining {
     public let model: BartForConditionalGeneration
     public let corpus: DenoisingCorpus
     let maskID: Int32
+    /// What the copy warm-up draws from: every id of the tokenizer but its special tokens.
+    let ordinaryTokenIDs: [Int32]
     /// Noised validation inputs, fixed for the whole run.
     let validationBatches: [TaskBatch]
 
@@ -222,6 +249,9 @@ public final class Pretraining {
         self.model = model
         self.corpus = corpus
         self.maskID = maskID
+        let special = Set([tokenizer.bosTokenID, tokenizer.eosTokenID, tokenizer.padTokenID, tokenizer.unkTokenID, maskID]
+            .compactMap { $0 })
+        ordinaryTokenIDs = (0..<Int32(tokenizer.vocabularySize)).filter { !special.contains($0) }
         var validationNoise = RandomGenerator(seed: configuration.optimization.seed).derived("validation noise")
         let noised = corpus.validation.map { sequence in
             Pretraining.noised(sequence, noise: configuration.noise, maskID: maskID, maximumLength: m.maximumPositions,
@@ -251,20 +281,9 @@ public final class Pretraining {
     /// The training batch of `step` (1-based): sequences in a seeded order per epoch, each noised
     /// with a generator derived from (seed, step, row).
     public func batch(step: Int) -> TaskBatch {
-        let settings = configuration.optimization
-        let n = corpus.training.count
-        let root = RandomGenerator(seed: settings.seed)
-        var rows: [DenoisingCorpus.Sequence] = []
-        var epochOrder: (epoch: Int, order: [Int])? = nil
-        for j in 0..<settings.batchSize {
-            let index = (step - 1) * settings.batchSize + j
-            let epoch = index / n
-            if epochOrder?.epoch != epoch {
-                var shuffler = root.derived("epoch").derived(epoch)
-                epochOrder = (epoch, shuffler.permutation(n))
-            }
-            rows.append(corpus.training[epochOrder!.order[index % n]])
-        }
+        let root = RandomGenerator(seed: configuration.optimization.seed)
+        let rows = step <= configuration.copyWarmupSteps && !ordinaryTokenIDs.isEmpty
+            ? copyWarmupRows(step: step, root: root) : corpusRows(step: step, root: root)
         let pad = model.configuration.padTokenID
         let inputs = rows.enumerated().map { j, sequence -> [Int32] in
             var generator = root.derived("noise").derived(step).derived(j)
@@ -272,6 +291,35 @@ public final class Pretraining {
                                       maximumLength: model.configuration.maximumPositions, generator: &generator)
         }
         return TaskBatch(inputs: TokenBatch(inputs, paddingID: pad), targets: TokenBatch(rows.map(\.ids), paddingID: pad))
+    }
+
+    /// The corpus sequences of `step`: a seeded order per epoch.
+    func corpusRows(step: Int, root: RandomGenerator) -> [DenoisingCorpus.Sequence] {
+        let batchSize = configuration.optimization.batchSize
+        let n = corpus.training.count
+        var rows: [DenoisingCorpus.Sequence] = []
+        var epochOrder: (epoch: Int, order: [Int])? = nil
+        for j in 0..<batchSize {
+            let index = (step - 1) * batchSize + j
+            let epoch = index / n
+            if epochOrder?.epoch != epoch {
+                var shuffler = root.derived("epoch").derived(epoch)
+                epochOrder = (epoch, shuffler.permutation(n))
+            }
+            rows.append(corpus.training[epochOrder!.order[index % n]])
+        }
+        return rows
+    }
+
+    /// Random strings of ordinary tokens, as long as half a sequence (see copyWarmupSteps).
+    func copyWarmupRows(step: Int, root: RandomGenerator) -> [DenoisingCorpus.Sequence] {
+        let length = max(1, (configuration.sequenceLength - 2) / 2)
+        let m = model.configuration
+        return (0..<configuration.optimization.batchSize).map { j in
+            var generator = root.derived("copy warm-up").derived(step).derived(j)
+            let body = (0..<length).map { _ in ordinaryTokenIDs[Int(generator.next() % UInt64(ordinaryTokenIDs.count))] }
+            return DenoisingCorpus.Sequence(ids: [m.bosTokenID] + body + [m.eosTokenIDs[0]], segmentStarts: [0])
+        }
     }
 
     /// Mean negative log-likelihood per target token of the validation sequences (no dropout).

@@ -175,7 +175,7 @@ public final class AdapterSubspaceFinding {
         }
         let started = Date()
         let settings = configuration.optimization
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                           maximumInputLength: configuration.maximumInputLength,
                                           targetFormat: configuration.targetFormat)
@@ -353,7 +353,7 @@ public final class AdapterSubspaceTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let run = SingleTaskRun(
             model: model, task: task,

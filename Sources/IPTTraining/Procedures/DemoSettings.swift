@@ -5,7 +5,7 @@ extension PipelineConfiguration {
     /// the paper's pipeline at a scale that converges in minutes on two cores.
     ///
     /// The paper's learning rates (1e-5 over 100,000 steps) are far too slow for a demo: prompt
-    /// tuning here uses a short prompt (20 vectors), learning rate 0.3 and a few hundred steps, as
+    /// tuning here uses a short prompt (20 vectors), learning rate 0.3 and 100 steps, as
     /// prompt tuning with Adafactor/Adam at high rates does (Lester et al. used 0.3); the intrinsic
     /// dimension is the paper's headline d = 5. Classification tasks are scored by option
     /// likelihood, generation tasks by greedy decoding. See Docs/embedded-model.md.
@@ -19,18 +19,18 @@ extension PipelineConfiguration {
             OptimizationSettings(learningRate: lr, batchSize: batch, totalSteps: steps, warmupSteps: steps / 10,
                                  evaluationPeriod: eval, maximumGradientNorm: 1, seed: 42)
         }
-        let promptSteps = quick ? 60 : 200
+        let promptSteps = quick ? 60 : 100
         let prompt = PromptTuningConfiguration(
             promptLength: 20, optimization: settings(0.3, steps: promptSteps, eval: promptSteps / 4),
             evaluation: evaluation, labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace,
             maximumInputLength: 256)
         let finding = SubspaceFindingConfiguration(
-            dimension: 5, decoderWidth: 256, alpha: 200, optimization: settings(1e-3, steps: quick ? 100 : 300, batch: 16,
-                                                                                 eval: quick ? 50 : 100),
+            dimension: 5, decoderWidth: 256, alpha: 200, optimization: settings(1e-3, steps: quick ? 100 : 200, batch: 16,
+                                                                                 eval: 100),
             evaluation: EvaluationSettings(mode: .optionScoring, batchSize: 32, numBeams: 1, maximumLength: 16,
                                            maximumDevExamples: 16, maximumTestExamples: quick ? 48 : 200),
             labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace, maximumInputLength: 256)
-        let istSteps = quick ? 40 : 150
+        let istSteps = quick ? 40 : 60
         let tuning = SubspaceTuningConfiguration(
             subspace: .random(dimension: 5), optimization: settings(0.1, steps: istSteps, eval: istSteps / 3),
             evaluation: evaluation, labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace,
@@ -39,7 +39,7 @@ extension PipelineConfiguration {
             dimension: 5, optimization: settings(0.05, steps: istSteps, eval: istSteps / 3), evaluation: evaluation,
             labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace, maximumInputLength: 256)
         var stageTwo = prompt
-        stageTwo.optimization = settings(0.1, steps: quick ? 30 : 100, eval: quick ? 15 : 25)
+        stageTwo.optimization = settings(0.1, steps: quick ? 30 : 40, eval: quick ? 15 : 20)
         return PipelineConfiguration(promptTuning: prompt, subspaceFinding: finding, subspaceTuning: tuning,
                                      fastfood: quick ? nil : fastfood, stageTwo: stageTwo, randomSubspace: true,
                                      dataSeed: 100, seenTuningSeed: quick ? nil : 21)

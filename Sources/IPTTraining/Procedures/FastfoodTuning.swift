@@ -104,7 +104,7 @@ public final class FastfoodTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let reparameterization = FastfoodReparameterization(
             parameters: FastfoodTuning.selected(model, configuration.tensors), dimension: configuration.dimension,

@@ -193,16 +193,22 @@ public final class PromptTuning {
 
     /// A prompt (n, h) from an IPT prompt artifact (`prompt`), a PEFT adapter file
     /// (`prompt_embeddings`) or a safetensors file holding a single 2-D tensor.
-    public static func readPrompt(_ path: String, length n: Int, hiddenSize h: Int) throws -> Tensor {
+    ///
+    /// - Parameters:
+    ///   - path: the file.
+    ///   - n: the prompt length required; `nil`: any length of at least 1.
+    ///   - h: the model's hidden size.
+    /// - Throws: ``TrainingError`` naming the file: no such tensor, a wrong shape, a NaN or an infinity.
+    public static func readPrompt(_ path: String, length n: Int?, hiddenSize h: Int) throws -> Tensor {
         let file = try SafeTensors.read(path)
-        let tensor = file.tensors["prompt"] ?? file.tensors["prompt_embeddings"]
-            ?? (file.tensors.count == 1 ? file.tensors.values.first : nil)
-        guard let tensor else {
+        let name = ["prompt", "prompt_embeddings"].first { file.tensors[$0] != nil } ?? (file.names.count == 1 ? file.names.first : nil)
+        guard let name, let tensor = file.tensors[name] else {
             throw TrainingError.checkpointMismatch("\(path): no `prompt` or `prompt_embeddings` tensor")
         }
-        guard tensor.shape == [n, h] else {
-            throw TrainingError.checkpointMismatch("\(path): prompt has shape \(tensor.shape), expected [\(n), \(h)] (prompt_length x hidden size)")
+        guard tensor.rank == 2, tensor.shape[1] == h, tensor.shape[0] == n ?? max(1, tensor.shape[0]) else {
+            throw TrainingError.checkpointMismatch("\(path): prompt has shape \(tensor.shape), expected [\(n.map(String.init) ?? "n"), \(h)] (prompt length x the model's hidden size)")
         }
+        try Artifact.requireFinite(tensor, name: name, path: path)
         return tensor
     }
 
@@ -223,7 +229,7 @@ public final class PromptTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         var clippingOnly: [Parameter] = []
         if configuration.optimization.clipping == .allModelParameters {

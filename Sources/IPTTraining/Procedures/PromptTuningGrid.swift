@@ -45,11 +45,10 @@ public struct PromptTuningGrid {
             var batchSizes: [Int]
             var point: PromptTuningConfiguration
         }
-        try directory.writeJSON(RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
-                                                 baseModel: identity,
-                                                 configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes,
-                                                                                  point: configuration)),
-                                to: RunDirectory.configurationName)
+        try directory.writeConfiguration(RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
+                                                          baseModel: identity,
+                                                          configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes,
+                                                                                           point: configuration)))
         var points: [(GridPoint, ProcedureResult)] = []
         for learningRate in learningRates {
             for batchSize in batchSizes {
@@ -58,14 +57,19 @@ public struct PromptTuningGrid {
                 pointConfiguration.optimization.batchSize = batchSize
                 let name = PromptTuningGrid.folderName(learningRate: learningRate, batchSize: batchSize)
                 if learningRates.count * batchSizes.count > 1 {
-                    if progress(.phase("grid point learning rate \(learningRate), batch size \(batchSize)")) == .stop {
-                        throw TrainingError.outputFolder("interrupted before grid point \(name)")
-                    }
+                    // A stop asked for here is honoured by the point's first step (after a checkpoint).
+                    _ = progress(.phase("grid point learning rate \(learningRate), batch size \(batchSize)"))
                 }
                 let folder = try RunDirectory(path: directory.path(name), mode: resume ? .resume : .fresh)
                 let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: task,
                                               configuration: pointConfiguration)
-                let result = try tuning.run(in: folder, progress: progress)
+                let result: ProcedureResult
+                do {
+                    result = try tuning.run(in: folder, progress: progress)
+                } catch {
+                    folder.discardIfUnstarted()
+                    throw error
+                }
                 folder.release()
                 if result.interrupted {
                     return result

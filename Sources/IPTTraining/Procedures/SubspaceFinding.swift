@@ -176,7 +176,7 @@ public final class SubspaceFinding {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: promptLength,
                                           maximumInputLength: configuration.maximumInputLength,
                                           targetFormat: configuration.targetFormat)

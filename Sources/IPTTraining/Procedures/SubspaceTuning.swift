@@ -165,7 +165,7 @@ public final class SubspaceTuning {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeJSON(runConfiguration, to: RunDirectory.configurationName)
+        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let run = SingleTaskRun(
             model: model, task: task,

@@ -26,8 +26,12 @@ public struct TaskSetup: Sendable {
     /// options from the folder's `tasks.json` (or CrossFit's metric table when there is none).
     public static func load(dataDirectory: URL, task: String, seed: Int, includeTest: Bool = true) throws -> TaskSetup {
         let sample = try FewShotTask.load(dataDirectory: dataDirectory, task: task, seed: seed, includeTest: includeTest)
-        if let catalog = try? TaskCatalog.load(dataDirectory: dataDirectory), catalog.entries[task] != nil {
-            return TaskSetup(task: sample, metric: try catalog.metric(for: task), options: try catalog.options(for: task))
+        // A data folder without tasks.json uses CrossFit's table; a malformed one is an error, not ignored.
+        if FileManager.default.fileExists(atPath: dataDirectory.appendingPathComponent("tasks.json").path) {
+            let catalog = try TaskCatalog.load(dataDirectory: dataDirectory)
+            if catalog.entries[task] != nil {
+                return TaskSetup(task: sample, metric: try catalog.metric(for: task), options: try catalog.options(for: task))
+            }
         }
         guard let metric = Metric.crossFitTable[task] else {
             throw TrainingError.data("\(dataDirectory.path): no tasks.json entry and no CrossFit metric for task \(task)")

@@ -117,7 +117,20 @@ public enum Artifact {
         if let model, let base = metadata.baseModel, base.fingerprint != model.fingerprint {
             throw TrainingError.checkpointMismatch("\(path): made with base model \(base.name) (fingerprint \(base.fingerprint)), not \(model.name) (fingerprint \(model.fingerprint))")
         }
+        for name in file.names { try requireFinite(file.tensors[name], name: name, path: path) }
         return (file.tensors, metadata)
+    }
+
+    /// Refuses a tensor read from a file that holds a NaN or an infinity: a prompt, vector or
+    /// subspace like that would only make every loss NaN, so it is bad input, named when read.
+    ///
+    /// - Throws: ``TrainingError/fileFormat(_:)`` naming the file, the tensor and the first bad element.
+    public static func requireFinite(_ tensor: Tensor?, name: String, path: String) throws {
+        guard let tensor else { return }
+        let bad = tensor.withUnsafeBufferPointer { values in values.firstIndex { !$0.isFinite }.map { ($0, values[$0]) } }
+        if let (index, value) = bad {
+            throw TrainingError.fileFormat("\(path): tensor \(name) holds \(value) at element \(index) (of shape \(tensor.shape)); a non-finite value cannot be trained or evaluated")
+        }
     }
 
     /// A tensor of an artifact, with its shape checked.

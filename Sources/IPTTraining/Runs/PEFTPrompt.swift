@@ -127,6 +127,7 @@ public enum PEFTPrompt {
         guard let embeddings = file.tensors[tensorName] else {
             throw TrainingError.fileFormat("\(weightsPath): no \(tensorName) tensor (has \(file.names.joined(separator: ", ")))")
         }
+        try Artifact.requireFinite(embeddings, name: tensorName, path: weightsPath)
         guard embeddings.shape == [n * submodules, h] else {
             throw TrainingError.fileFormat("\(weightsPath): \(tensorName) has shape \(embeddings.shape), but \(configurationName) says [\(n * submodules), \(h)] (num_virtual_tokens x num_transformer_submodules, token_dim)")
         }

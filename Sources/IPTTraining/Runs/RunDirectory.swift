@@ -8,9 +8,12 @@ import Glibc
 /// `events.jsonl` (progress), `checkpoint.safetensors` (to resume), the artifacts, and
 /// `results.json`, whose presence marks the run finished.
 ///
-/// Opening a folder takes a lock (`run.lock`, holding the process id) so that two runs never write
-/// into the same folder; a lock left by a dead process is taken over. A finished run is never
-/// overwritten silently, and an unfinished one is only continued when asked.
+/// Opening a folder takes a lock so that two runs never write into the same folder: an exclusive
+/// `flock` on `run.lock`, which holds the process id and host name of the run holding it for the
+/// message a second run gets. The kernel (or the NFS server) drops the lock when its process ends,
+/// however it ends, so a lock file left by a killed run is simply taken over; a live run on another
+/// host of a shared file system keeps its lock. A finished run is never overwritten silently, and
+/// an unfinished one is only continued when asked, with the configuration it started with.
 public final class RunDirectory {
     /// What to do with what is already in the folder.
     public enum Mode: String, Codable, Sendable {
@@ -29,8 +32,12 @@ public final class RunDirectory {
 
     public let url: URL
     public let status: Status
-    private var locked = true
-    private let createdFolder: Bool
+    /// The open `run.lock` holding the `flock`; -1 once released.
+    private var lockDescriptor: Int32
+    /// The folders this run created, the output folder first and its created parents after it.
+    private let createdFolders: [URL]
+    /// What the folder held once opened (after `--overwrite` cleared it), to tell what this run wrote.
+    private var namesAtOpen: Set<String> = []
 
     public static let configurationName = "config.json"
     public static let resultsName = "results.json"
@@ -51,13 +58,19 @@ public final class RunDirectory {
         if existed, !isDirectory.boolValue {
             throw TrainingError.outputFolder("\(path): exists and is not a folder")
         }
-        createdFolder = !existed
+        var created: [URL] = []
+        var ancestor = url.standardizedFileURL
+        while !fm.fileExists(atPath: ancestor.path), ancestor.path != "/" {
+            created.append(ancestor)
+            ancestor = ancestor.deletingLastPathComponent()
+        }
+        createdFolders = created
         do {
             try fm.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
             throw TrainingError.outputFolder("\(path): cannot create the output folder (\(RunDirectory.reason(error)))")
         }
-        try RunDirectory.lock(url)
+        lockDescriptor = try RunDirectory.lock(url)
         RunDirectory.removeStaleTemporaryFiles(url)
         do {
             let finished = fm.fileExists(atPath: url.appendingPathComponent(RunDirectory.resultsName).path)
@@ -78,8 +91,9 @@ public final class RunDirectory {
             default:
                 status = .empty
             }
+            namesAtOpen = Set((try? fm.contentsOfDirectory(atPath: url.path)) ?? [])
         } catch {
-            unlink(url.appendingPathComponent(RunDirectory.lockName).path)
+            RunDirectory.unlock(url, lockDescriptor)
             throw error
         }
     }
@@ -88,23 +102,23 @@ public final class RunDirectory {
 
     /// Removes the lock (also done when the object goes away).
     public func release() {
-        guard locked else { return }
-        locked = false
-        unlink(url.appendingPathComponent(RunDirectory.lockName).path)
+        guard lockDescriptor >= 0 else { return }
+        RunDirectory.unlock(url, lockDescriptor)
+        lockDescriptor = -1
     }
 
-    /// Removes what this run wrote when it stopped before its first checkpoint (a failure on bad
-    /// input), so that nothing partial is left: the configuration, events, and the folder itself
-    /// if this run created it and it is empty. Does nothing once a checkpoint or result exists.
+    /// Removes what this run wrote when it failed before writing anything but its configuration
+    /// and events (bad input found while starting), so that nothing partial is left, and the
+    /// folders this run created if they are left empty. Does nothing when the folder held
+    /// a run when it was opened, or when this run wrote a checkpoint, an artifact or a result
+    /// (those are kept with the configuration that explains them).
     public func discardIfUnstarted() {
         let fm = FileManager.default
-        guard status == .empty, !fm.fileExists(atPath: checkpointPath),
-              !fm.fileExists(atPath: path(RunDirectory.resultsName)) else { return }
-        for name in [RunDirectory.configurationName, RunDirectory.eventsName] { unlink(path(name)) }
+        let written = Set((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).subtracting(namesAtOpen)
+        guard status == .empty, written.isSubset(of: [RunDirectory.configurationName, RunDirectory.eventsName]) else { return }
+        for name in written { unlink(path(name)) }
         release()
-        if createdFolder, (try? fm.contentsOfDirectory(atPath: url.path))?.isEmpty == true {
-            rmdir(url.path)
-        }
+        for folder in createdFolders where rmdir(folder.path) != 0 { break }  // only empty ones go
     }
 
     /// Path of a file in the folder.
@@ -113,12 +127,59 @@ public final class RunDirectory {
     /// `checkpoint.safetensors`.
     public var checkpointPath: String { path(RunDirectory.checkpointName) }
 
-    /// Writes `value` as pretty JSON, atomically.
-    public func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
+    /// Writes the run's configuration to `config.json`. An unfinished run is continued only with
+    /// the configuration it started with: otherwise its checkpoint would be refused after this
+    /// file had been replaced, or (with no checkpoint yet) the folder would hold two runs' files.
+    ///
+    /// - Throws: ``TrainingError/checkpointMismatch(_:)`` naming the first setting that differs
+    ///   (for instance `configuration.prompt_length is 4 in the unfinished run, 5 now`).
+    public func writeConfiguration<T: Encodable>(_ configuration: T) throws {
+        let file = path(RunDirectory.configurationName)
+        if status == .unfinished, let old = FileManager.default.contents(atPath: file) {
+            guard let started = try? JSONSerialization.jsonObject(with: old) else {
+                throw TrainingError.checkpointMismatch("\(file): not valid JSON, so the unfinished run cannot be checked; pass --overwrite to start again")
+            }
+            let now = try JSONSerialization.jsonObject(with: RunDirectory.encoder.encode(configuration))
+            if let difference = RunDirectory.firstDifference(started, now, at: "") {
+                throw TrainingError.checkpointMismatch("\(file): \(difference); continue with the run's settings or pass --overwrite to start again")
+            }
+        }
+        try writeJSON(configuration, to: RunDirectory.configurationName)
+    }
+
+    /// The first place (in key order) where two JSON values differ, described; `nil` when equal.
+    private static func firstDifference(_ started: Any, _ now: Any, at key: String) -> String? {
+        func text(_ value: Any?) -> String {
+            guard let value else { return "absent" }
+            return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "\(value)"
+        }
+        if let a = started as? [String: Any], let b = now as? [String: Any] {
+            if key == "baseModel", let nameA = a["name"], let nameB = b["name"], text(a) != text(b) {
+                return "the unfinished run was started with the base model \(text(nameA)) (fingerprint \(text(a["fingerprint"]))), this command gives \(text(nameB)) (fingerprint \(text(b["fingerprint"])))"
+            }
+            for name in Set(a.keys).union(b.keys).sorted() {
+                let inner = key.isEmpty ? name : "\(key).\(name)"
+                guard let x = a[name], let y = b[name] else {
+                    return "\(inner) is \(text(a[name])) in the unfinished run, \(text(b[name])) now"
+                }
+                if let difference = firstDifference(x, y, at: inner) { return difference }
+            }
+            return nil
+        }
+        return text(started) == text(now) ? nil : "\(key) is \(text(started)) in the unfinished run, \(text(now)) now"
+    }
+
+    private static var encoder: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try encoder.encode(value) + Data("\n".utf8), to: path(name))
+        return encoder
+    }
+
+    /// Writes `value` as pretty JSON, atomically.
+    public func writeJSON<T: Encodable>(_ value: T, to name: String) throws {
+        try AtomicFile.write(try RunDirectory.encoder.encode(value) + Data("\n".utf8), to: path(name))
     }
 
     /// Reads a JSON file of the folder.
@@ -134,7 +195,8 @@ public final class RunDirectory {
         }
     }
 
-    /// Appends one event as a JSON line to `events.jsonl`.
+    /// Appends one event as a JSON line to `events.jsonl`. The log is best effort: a line that
+    /// cannot be written whole (a full disk) is cut off again rather than left half written.
     public func append(event: TrainingEvent) {
         guard let data = try? JSONEncoder().encode(event) else { return }
         let fd = open(path(RunDirectory.eventsName), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -142,31 +204,59 @@ public final class RunDirectory {
         defer { close(fd) }
         var line = data
         line.append(UInt8(ascii: "\n"))
-        line.withUnsafeBytes { _ = write(fd, $0.baseAddress, $0.count) }
+        let end = lseek(fd, 0, SEEK_END)
+        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if written != line.count, end >= 0 { _ = ftruncate(fd, end) }
     }
 
-    private static func lock(_ url: URL) throws {
+    /// Takes the folder's lock and returns the open lock file, or throws naming the run holding it.
+    private static func lock(_ url: URL) throws -> Int32 {
         let lockPath = url.appendingPathComponent(lockName).path
-        for _ in 0..<2 {
-            let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if fd >= 0 {
-                let pid = "\(getpid())\n"
-                _ = pid.withCString { write(fd, $0, strlen($0)) }
-                close(fd)
-                return
-            }
-            guard errno == EEXIST else {
-                throw TrainingError.outputFolder("\(url.path): cannot write in the output folder (\(String(cString: strerror(errno))))")
-            }
-            let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8))
-                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let holder, holder != getpid(), kill(holder, 0) == 0 || errno == EPERM {
-                throw TrainingError.outputFolder("\(url.path): another run (pid \(holder)) is writing to this folder (\(lockName))")
-            }
-            unlink(lockPath)  // stale: its process is gone
+        func failure(_ problem: String) -> TrainingError {
+            .outputFolder("\(url.path): cannot write in the output folder (\(problem))")
         }
-        throw TrainingError.outputFolder("\(url.path): cannot take the lock \(lockName)")
+        // A run releasing its lock unlinks the file: a lock taken on a file that is no longer the
+        // one at the path is worthless, so check and start again.
+        for _ in 0..<100 {
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw failure(String(cString: strerror(errno))) }
+            if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let reason = errno
+                let holder = (try? String(contentsOfFile: lockPath, encoding: .utf8)) ?? ""
+                close(fd)
+                guard reason == EWOULDBLOCK else { throw failure("cannot lock \(lockName): \(String(cString: strerror(reason)))") }
+                let fields = holder.split(separator: "\n").map(String.init)
+                var who = fields.first.map { "pid \($0)" } ?? "unknown pid"
+                if fields.count > 1, fields[1] != hostName { who += " on \(fields[1])" }
+                throw TrainingError.outputFolder("\(url.path): another run (\(who)) is writing to this folder (\(lockName))")
+            }
+            var opened = stat(), current = stat()
+            guard fstat(fd, &opened) == 0, stat(lockPath, &current) == 0,
+                  opened.st_dev == current.st_dev, opened.st_ino == current.st_ino else {
+                close(fd)
+                continue
+            }
+            let holder = "\(getpid())\n\(hostName)\n"
+            guard ftruncate(fd, 0) == 0, holder.withCString({ write(fd, $0, strlen($0)) }) == holder.utf8.count else {
+                let problem = String(cString: strerror(errno))
+                unlock(url, fd)
+                throw failure("cannot write \(lockName): \(problem)")
+            }
+            return fd
+        }
+        throw failure("cannot take the lock \(lockName)")
     }
+
+    /// Removes the lock file, then drops the lock (in this order, see ``lock(_:)``).
+    private static func unlock(_ url: URL, _ descriptor: Int32) {
+        unlink(url.appendingPathComponent(lockName).path)
+        close(descriptor)
+    }
+
+    private static let hostName: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        return gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "unknown host"
+    }()
 
     /// Removes temporary files that a killed writer left behind (`.<name>.tmp-<pid>-<random>`, see
     /// ``AtomicFile``): the lock guarantees no live writer of this folder is still using one.

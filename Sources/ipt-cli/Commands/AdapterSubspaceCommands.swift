@@ -30,6 +30,11 @@ struct FindAdapterSubspaceCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 100).") var seed: Int = 100
 
     func run() throws {
+        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.atLeast(1, bottleneckSize, "--bottleneck-size")
+        try FlagValue.positive(hypernetworkLearningRate, "--hypernetwork-learning-rate")
+        try FlagValue.positive(vectorLearningRate, "--vector-learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         var c = try runOptions.resolve(AdapterSubspaceFindingConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)
@@ -42,7 +47,7 @@ struct FindAdapterSubspaceCommand: ParsableCommand {
         if optimization.warmupSteps == nil && optimization.totalSteps != nil {
             c.optimization.warmupSteps = Int(Double(c.optimization.totalSteps) * 0.06)
         }
-        try c.validate()
+        try runOptions.validate(c.validate)
         let dataURL = URL(fileURLWithPath: data)
         let directory = try CrossFitDirectory(dataURL)
         let taskSplit = try TaskSplit.load(URL(fileURLWithPath: split), directory: directory, missingTasks: .fail)
@@ -80,6 +85,8 @@ struct TuneAdapterSubspaceCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 100).") var seed: Int = 100
 
     func run() throws {
+        try FlagValue.positive(learningRate, "--learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         let path = URL(fileURLWithPath: subspace).appendingPathComponent("adapter_subspace.safetensors").path
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("\(path): missing; --subspace must be a find-adapter-subspace output folder")
@@ -90,7 +97,7 @@ struct TuneAdapterSubspaceCommand: ParsableCommand {
         if randomStart { c.startFromSharedVector = false }
         if let learningRate { c.optimization.learningRate = learningRate }
         if let batchSize { c.optimization.batchSize = batchSize }
-        try c.validate()
+        try runOptions.validate(c.validate)
         let names = try tasks.tasks()
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()

@@ -29,13 +29,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Examples per forward (default 16).") var batchSize: Int = 16
     @Option(name: .long, help: "Write one JSON line per example (input, target, prediction, nll) here.") var output: String?
 
-    func validate() throws {
-        if let numBeams, numBeams < 1 { throw ValidationError("--num-beams must be at least 1") }
-        if let maxLength, maxLength < 2 { throw ValidationError("--max-length must be at least 2") }
-        if batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-    }
-
     func run() throws {
+        try FlagValue.atLeast(1, numBeams, "--num-beams")
+        try FlagValue.atLeast(2, maxLength, "--max-length")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         let selectedMetric: Metric?
         if let metric {
             selectedMetric = try Metric(named: metric, source: "--metric")
@@ -52,14 +49,7 @@ struct EvaluateCommand: ParsableCommand {
             }
         }
         let (model, tokenizer, _) = try modelOptions.load()
-        let promptTensor = try prompt.map { path -> Tensor in
-            let file = try SafeTensors.read(path)
-            guard let t = file.tensors["prompt"] ?? file.tensors["prompt_embeddings"] ?? (file.tensors.count == 1 ? file.tensors.values.first : nil),
-                  t.rank == 2, t.shape[1] == model.hiddenSize else {
-                throw CLIError("\(path): no (n, \(model.hiddenSize)) prompt tensor")
-            }
-            return t
-        }
+        let promptTensor = try prompt.map { try PromptTuning.readPrompt($0, length: nil, hiddenSize: model.hiddenSize) }
         let n = promptTensor?.shape[0] ?? 0
         try model.checkInputLength(promptLength: n, textLength: 2)
         guard let pad = tokenizer.padTokenID else { throw CLIError("\(modelOptions.model): the tokenizer has no pad token") }

@@ -34,11 +34,19 @@ struct FindSubspaceCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip unseen tasks that have no tuned prompt instead of failing.") var skipMissingPrompts = false
 
     func resolvedConfiguration() throws -> SubspaceFindingConfiguration {
+        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.notNegative(alpha, "--alpha")
+        try FlagValue.positive(learningRate, "--learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.atLeast(1, decoderWidth, "--decoder-width")
         var c = try runOptions.resolve(SubspaceFindingConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)
         if let dim { c.dimension = dim }
-        if let method { c.method = method }
+        if let method {
+            guard ["autoencoder", "pca"].contains(method) else { throw ValidationError("--method must be autoencoder or pca, got \(method)") }
+            c.method = method
+        }
         if let alpha { c.alpha = alpha }
         if let learningRate { c.optimization.learningRate = learningRate }
         if let batchSize { c.optimization.batchSize = batchSize }
@@ -46,7 +54,7 @@ struct FindSubspaceCommand: ParsableCommand {
         if optimization.warmupSteps == nil && optimization.totalSteps != nil {
             c.optimization.warmupSteps = Int(Double(c.optimization.totalSteps) * 0.06)
         }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 

@@ -52,6 +52,8 @@ struct PretrainCommand: ParsableCommand {
     @Option(help: "Element type of the written weights: f16 (default, half the size) or f32.") var weights: String = "f16"
     @Option(help: "Start from the weights a run was training (its checkpoint.safetensors) instead of random ones: continued pretraining with a fresh schedule.")
     var initialWeights: String?
+    @Option(name: .long, help: "Steps that train on random token strings before the corpus, so that cross-attention learns to copy first (default 0; the embedded model used 200).")
+    var copyWarmupSteps: Int?
 
     func resolvedConfiguration(vocabularySize: Int) throws -> PretrainingConfiguration {
         let defaults = PretrainingConfiguration(model: try PretrainingConfiguration.smallBart(vocabularySize: vocabularySize))
@@ -74,7 +76,7 @@ struct PretrainCommand: ParsableCommand {
                 padTokenID: m.padTokenID, bosTokenID: m.bosTokenID, eosTokenIDs: m.eosTokenIDs,
                 decoderStartTokenID: m.decoderStartTokenID)
         } catch let error as ConfigurationError {
-            throw ValidationError("model architecture: \(error)")
+            throw CLIError("model architecture: \(error)")
         }
         var o = c.optimization
         if let steps {
@@ -97,7 +99,8 @@ struct PretrainCommand: ParsableCommand {
         if permuteSentences { c.noise.permuteSentences = true }
         if let validationSequences { c.validationSequences = validationSequences }
         if let initialWeights { c.initialWeights = initialWeights }
-        try c.validate()
+        if let copyWarmupSteps { c.copyWarmupSteps = copyWarmupSteps }
+        try runOptions.validate(c.validate)
         return c
     }
 

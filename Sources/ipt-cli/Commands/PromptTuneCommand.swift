@@ -37,6 +37,7 @@ struct PromptTuneCommand: ParsableCommand {
         var c = try runOptions.resolve(PromptTuningConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)
+        try FlagValue.atLeast(1, promptLength, "--prompt-length")
         if let promptLength { c.promptLength = promptLength }
         if let initialization {
             guard let kind = PromptInitialization.Kind(rawValue: initialization) else {
@@ -46,7 +47,7 @@ struct PromptTuneCommand: ParsableCommand {
         }
         if let initializationText { c.initialization.text = initializationText }
         if let initializationFile { c.initialization.file = initializationFile }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 
@@ -56,8 +57,8 @@ struct PromptTuneCommand: ParsableCommand {
         if let batchSize { sizes = [batchSize] }
         if rates.isEmpty { rates = PromptTuningGrid.paper.learningRates }
         if sizes.isEmpty { sizes = PromptTuningGrid.paper.batchSizes }
-        guard rates.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("learning rates must be positive") }
-        guard sizes.allSatisfy({ $0 >= 1 }) else { throw ValidationError("batch sizes must be at least 1") }
+        for rate in rates { try FlagValue.positive(rate, learningRate == nil ? "--learning-rates" : "--learning-rate") }
+        for size in sizes { try FlagValue.atLeast(1, size, batchSize == nil ? "--batch-sizes" : "--batch-size") }
         return PromptTuningGrid(learningRates: rates, batchSizes: sizes)
     }
 
@@ -67,6 +68,7 @@ struct PromptTuneCommand: ParsableCommand {
         let names = try tasks.tasks()
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()
+        try ModelOptions.check(promptLength: configuration.promptLength, model: model, folder: modelOptions.model)
         for setup in setups {
             let path = tasks.folder(runOptions.output, for: setup.name)
             // Validates the initialisation (e.g. a prompt file) before anything is written.

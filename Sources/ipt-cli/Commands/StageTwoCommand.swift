@@ -27,6 +27,8 @@ struct StageTwoCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 21).") var seed: Int = 21
 
     func resolvedConfiguration() throws -> PromptTuningConfiguration {
+        try FlagValue.positive(learningRate, "--learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         var defaults = PromptTuningConfiguration.paper(learningRate: 1e-5, batchSize: 4)
         defaults.optimization.warmupSteps = 6_000
         defaults.targetFormat = .leadingSpace
@@ -38,7 +40,7 @@ struct StageTwoCommand: ParsableCommand {
         if optimization.warmupSteps == nil && optimization.totalSteps != nil {
             c.optimization.warmupSteps = Int(Double(c.optimization.totalSteps) * 0.06)
         }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 

@@ -30,11 +30,12 @@ struct TrainTokenizerCommand: ParsableCommand {
 
     func validate() throws {
         if corpus.isEmpty { throw ValidationError("give at least one --corpus file") }
-        if vocabularySize < 261 { throw ValidationError("--vocab-size must be at least 261 (5 special tokens and 256 bytes)") }
-        if minimumFrequency < 1 { throw ValidationError("--min-frequency must be at least 1") }
     }
 
     func run() throws {
+        // 261: 5 special tokens and 256 bytes.
+        try FlagValue.atLeast(261, vocabularySize, "--vocab-size")
+        try FlagValue.atLeast(1, minimumFrequency, "--min-frequency")
         let outputURL = URL(fileURLWithPath: output)
         let existing = (try? FileManager.default.contentsOfDirectory(atPath: outputURL.path)) ?? []
         if !existing.isEmpty && !overwrite {

@@ -31,6 +31,9 @@ struct TuneSAIDCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 100).") var seed: Int = 100
 
     func resolvedConfiguration() throws -> FastfoodTuningConfiguration {
+        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.positive(learningRate, "--learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         var c = try runOptions.resolve(FastfoodTuningConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)
@@ -41,7 +44,7 @@ struct TuneSAIDCommand: ParsableCommand {
         if let tensors { c.tensors = tensors.split(separator: ",").map { String($0) } }
         if let learningRate { c.optimization.learningRate = learningRate }
         if let batchSize { c.optimization.batchSize = batchSize }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 

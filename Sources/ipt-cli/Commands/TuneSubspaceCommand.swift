@@ -34,10 +34,13 @@ struct TuneSubspaceCommand: ParsableCommand {
     func validate() throws {
         if randomSubspace == (subspace != nil) { throw ValidationError("give --subspace DIR or --random-subspace --dim D") }
         if randomSubspace && dim == nil { throw ValidationError("--random-subspace needs --dim") }
-        if let dim, dim < 1 { throw ValidationError("--dim must be at least 1, got \(dim)") }
     }
 
     func resolvedConfiguration() throws -> SubspaceTuningConfiguration {
+        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.atLeast(1, promptLength, "--prompt-length")
+        try FlagValue.positive(learningRate, "--learning-rate")
+        try FlagValue.atLeast(1, batchSize, "--batch-size")
         let source: SubspaceSource = randomSubspace
             ? .random(dimension: dim ?? 1, promptLength: promptLength ?? 100, seed: subspaceSeed ?? 0)
             : .file(URL(fileURLWithPath: subspace ?? "").appendingPathComponent("subspace.safetensors").path)
@@ -49,7 +52,7 @@ struct TuneSubspaceCommand: ParsableCommand {
         if optimization.warmupSteps == nil && optimization.totalSteps != nil {
             c.optimization.warmupSteps = Int(Double(c.optimization.totalSteps) * 0.06)
         }
-        try c.validate()
+        try runOptions.validate(c.validate)
         return c
     }
 
@@ -62,6 +65,7 @@ struct TuneSubspaceCommand: ParsableCommand {
         let names = try tasks.tasks()
         let setups = try names.map { try TaskSetup.load(dataDirectory: tasks.dataURL, task: $0, seed: seed) }
         let (model, tokenizer, identity) = try modelOptions.load()
+        if randomSubspace { try ModelOptions.check(promptLength: promptLength ?? 100, model: model, folder: modelOptions.model) }
         for setup in setups {
             let tuning = try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: setup,
                                             configuration: configuration)

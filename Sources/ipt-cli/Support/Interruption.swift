@@ -14,12 +14,19 @@ enum Interruption {
 
     /// Installs the handlers (idempotent).
     static func install() {
+        _ = received  // initialised here, never for the first time inside a handler
+        var signals = sigset_t()
+        sigemptyset(&signals)
         for sig in [SIGINT, SIGTERM] {
             Glibc.signal(sig) { number in
                 if Interruption.received != 0 { _exit(128 + number) }
                 Interruption.received = number
             }
+            sigaddset(&signals, sig)
         }
+        // A process inherits its parent's blocked signals (Foundation's Process, some job runners
+        // block them while spawning): blocked, they would stay pending and the run would never stop.
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// The exit status for an interrupted run.

@@ -27,6 +27,12 @@ struct ModelOptions: ParsableArguments {
         let identity = ModelIdentity(of: bart, name: url.lastPathComponent, hiddenSize: bart.hiddenSize)
         return (bart, tokenizer, identity)
     }
+
+    /// Checks a `--prompt-length` against the model's positions (text needs at least one).
+    static func check(promptLength: Int?, model: BartForConditionalGeneration, folder: String) throws {
+        guard let promptLength, promptLength >= model.maximumInputLength else { return }
+        throw CLIError("--prompt-length \(promptLength) leaves no room for text in the \(model.maximumInputLength) positions of \(folder) (config.json max_position_embeddings)")
+    }
 }
 
 /// Which tasks a command runs on: one, a list, or a split file's part; optionally one shard.
@@ -68,9 +74,10 @@ struct TaskSelectionOptions: ParsableArguments {
     func shardOf(_ names: [String]) throws -> [String] {
         guard let shard else { return names }
         let parts = shard.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
-            throw ValidationError("--shard must be i/n with 0 <= i < n, got \(shard)")
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]) else {
+            throw ValidationError("--shard must be i/n, got \(shard)")
         }
+        guard n >= 1, i >= 0, i < n else { throw CLIError("--shard must be i/n with 0 <= i < n, got \(shard)") }
         return names.enumerated().filter { $0.offset % n == i }.map(\.element)
     }
 
@@ -99,6 +106,12 @@ struct OptimizationOptions: ParsableArguments {
     @Option(name: .long, help: "Steps between checkpoints (default: at every evaluation).") var checkpointPeriod: Int?
 
     func apply(to settings: inout OptimizationSettings) throws {
+        try FlagValue.atLeast(1, totalSteps, "--total-steps")
+        try FlagValue.atLeast(0, warmupSteps, "--warmup-steps")
+        try FlagValue.atLeast(1, evalPeriod, "--eval-period")
+        try FlagValue.atLeast(1, waitSteps, "--wait-steps")
+        try FlagValue.positive(maxGradNorm, "--max-grad-norm")
+        try FlagValue.atLeast(1, checkpointPeriod, "--checkpoint-period")
         if let totalSteps { settings.totalSteps = totalSteps }
         if let warmupSteps { settings.warmupSteps = warmupSteps } else if let totalSteps, settings.warmupSteps > totalSteps {
             settings.warmupSteps = totalSteps / 10
@@ -129,6 +142,11 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .long, help: "Evaluate on at most this many test examples.") var maxTestExamples: Int?
 
     func apply(to settings: inout EvaluationSettings) throws {
+        try FlagValue.atLeast(1, predictBatchSize, "--predict-batch-size")
+        try FlagValue.atLeast(1, numBeams, "--num-beams")
+        try FlagValue.atLeast(2, maxOutputLength, "--max-output-length")
+        try FlagValue.atLeast(1, maxDevExamples, "--max-dev-examples")
+        try FlagValue.atLeast(1, maxTestExamples, "--max-test-examples")
         if let prediction {
             guard let mode = PredictionMode(rawValue: prediction) else {
                 throw ValidationError("--prediction must be generation or option-scoring, got \(prediction)")
@@ -163,12 +181,44 @@ struct RunOptions: ParsableArguments {
         guard let config else { return defaults }
         return try ConfigurationFile.overlay(defaults, with: config)
     }
+
+    /// Runs a configuration's `validate`. The flags are checked before they are applied, so a
+    /// value out of range comes from the `--config` file (or a combination): name the file.
+    func validate(_ check: () throws -> Void) throws {
+        do {
+            try check()
+        } catch let error as TrainingError {
+            guard let config, case .invalidConfiguration = error else { throw error }
+            throw CLIError("\(config): \(error)")
+        }
+    }
 }
 
 /// A one-line error of the command line (exit status 1).
 struct CLIError: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
+}
+
+/// Range checks of flag values. A value that parses but is out of range is bad input (exit 1, one
+/// line naming the flag), like a bad file; exit 2 is kept for command lines that do not parse
+/// (unknown flags, missing or unparsable values, values not among a flag's choices, flags that
+/// conflict or are missing).
+enum FlagValue {
+    /// `value`, when given, is at least `minimum`.
+    static func atLeast(_ minimum: Int, _ value: Int?, _ flag: String) throws {
+        if let value, value < minimum { throw CLIError("\(flag) must be at least \(minimum), got \(value)") }
+    }
+
+    /// `value`, when given, is a positive finite number.
+    static func positive(_ value: Float?, _ flag: String) throws {
+        if let value, !(value > 0 && value.isFinite) { throw CLIError("\(flag) must be a positive number, got \(value)") }
+    }
+
+    /// `value`, when given, is a finite number that is not negative.
+    static func notNegative(_ value: Float?, _ flag: String) throws {
+        if let value, !(value >= 0 && value.isFinite) { throw CLIError("\(flag) must be a number of at least 0, got \(value)") }
+    }
 }
 
 /// Partial JSON configuration files laid over defaults.
@@ -187,6 +237,9 @@ enum ConfigurationFile {
         // A run's config.json wraps the settings in "configuration"; accept both forms.
         var overrides = object as? [String: Any] ?? [:]
         if let inner = overrides["configuration"] as? [String: Any], overrides["procedure"] != nil { overrides = inner }
+        // prompt-tune's config.json holds a grid: its settings per point are under "point" (the grid
+        // itself comes from --learning-rates/--batch-sizes).
+        if let point = overrides["point"] as? [String: Any], base["point"] == nil { overrides = point }
         guard object is [String: Any] else { throw CLIError("\(path): the configuration must be a JSON object") }
         try merge(&base, overrides, path: path, prefix: "")
         do {

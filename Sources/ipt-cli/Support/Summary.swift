@@ -28,9 +28,13 @@ enum Summary {
 }
 
 /// Runs a procedure in its output folder with progress shown and events logged; prints the
-/// summary line; exits 130/143 when interrupted; on failure removes what an unstarted run wrote.
+/// summary line; exits 130/143 when interrupted (also when the signal came before this run, for
+/// instance while an earlier task of the command was being tested); on failure removes what an
+/// unstarted run wrote.
 func runProcedure(in path: String, mode: RunDirectory.Mode, label: String,
                   _ body: (RunDirectory, @escaping ProgressHandler) throws -> ProcedureResult) throws {
+    Interruption.install()
+    if Interruption.signal != nil { throw ExitCode(Interruption.exitCode) }
     let folder = try RunDirectory(path: path, mode: mode)
     let reporter = ProgressReporter(run: folder, label: label)
     let result: ProcedureResult
