@@ -19,11 +19,17 @@ enum GemmBenchmark {
         Shape(m: 768, n: 768, k: 1024, transposeA: true, transposeB: false, label: "weight grad   g^T x"),
     ]
 
-    static func run(seconds: Double) {
+    /// - Parameters:
+    ///   - seconds: time per shape.
+    ///   - json: print only `{"gflops": overall, "core": kernel family}` (for `ipt-bench compare`).
+    ///   - cpuTime: time by the process's CPU time instead of the wall clock: GFLOP per CPU-second,
+    ///     the per-core rate with one thread, which other processes' load disturbs much less.
+    static func run(seconds: Double, json: Bool = false, cpuTime: Bool = false) {
         let info = BLAS.info
-        print("BLAS: \(info.library)")
-        print("core: \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
-        print(row("shape", "m", "n", "k", "ms", "GFLOP/s"))
+        let report: (String) -> Void = { if !json { print($0) } }
+        report("BLAS: \(info.library)")
+        report("core: \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
+        report(row("shape", "m", "n", "k", "ms", "GFLOP/s"))
         var totalFlops = 0.0, totalSeconds = 0.0
         var generator = RandomGenerator(seed: 1)
         for s in bartShapes {
@@ -46,19 +52,28 @@ enum GemmBenchmark {
             var times: [Double] = []
             let deadline = Date().addingTimeInterval(seconds)
             repeat {
-                let t0 = DispatchTime.now().uptimeNanoseconds
+                let t0 = cpuTime ? processCPUSeconds() : Double(DispatchTime.now().uptimeNanoseconds) / 1e9
                 once()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                let t1 = cpuTime ? processCPUSeconds() : Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+                times.append(t1 - t0)
             } while Date() < deadline || times.count < 5
             times.sort()
             let median = times[times.count / 2]
             let flops = 2.0 * Double(s.m * s.n * s.k)
             totalFlops += flops
             totalSeconds += median
-            print(row(s.label, "\(s.m)", "\(s.n)", "\(s.k)", String(format: "%.3f", median * 1000),
+            report(row(s.label, "\(s.m)", "\(s.n)", "\(s.k)", String(format: "%.3f", median * 1000),
                       String(format: "%.1f", flops / median / 1e9)))
         }
-        print(String(format: "overall: %.1f GFLOP/s", totalFlops / totalSeconds / 1e9))
+        report(String(format: "overall: %.1f GFLOP/s", totalFlops / totalSeconds / 1e9))
+        if json { print("{\"gflops\": \(totalFlops / totalSeconds / 1e9), \"core\": \"\(info.coreName)\"}") }
+    }
+
+    /// CPU time used by this process so far (all threads), in seconds.
+    static func processCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
     }
 
     /// One table row: the label left-aligned in 26 columns, the numbers right-aligned. Swift

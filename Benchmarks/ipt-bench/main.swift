@@ -2,7 +2,19 @@ import Foundation
 import IPTCore
 
 // ipt-bench: performance measurements (not tests). Usage:
-//   ipt-bench gemm [--seconds S]      sgemm GFLOP/s at BART-base shapes
+//   ipt-bench compare [--size base|tiny|both] [--workloads pt,ist,...] [--rounds R] [--threads N]
+//                     [--steps S] [--warmup W] [--python PATH] [--peer PATH] [--memory-limit-gb G] [--no-gemm]
+//                                     the training workloads next to the PyTorch peer
+//                                     (../shared/bench/torch_peer.py), alternating, one process each;
+//                                     scripts/bench runs it with a private PyTorch environment
+//   ipt-bench workload NAME [--size base|tiny] [--steps S] [--warmup W]
+//                                     one workload (pt, ist, msf, said, infer, generate) in this
+//                                     process; prints one JSON line
+//   ipt-bench fastfood [--count D] [--dim d]
+//                                     the pieces of one tensor's Fastfood projection (default:
+//                                     BART-base's embedding, L = 2^26)
+//   ipt-bench gemm [--seconds S] [--json] [--cpu-time]
+//                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time)
 //   ipt-bench tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]
 //                                     tokens/s of the byte-level BPE tokenizer, single-threaded, next to
 //                                     Hugging Face tokenizers run by PATH (default /work/main/.venv/bin/python
@@ -16,7 +28,44 @@ func option(_ name: String) -> String? {
 }
 switch arguments.first {
 case "gemm":
-    GemmBenchmark.run(seconds: option("--seconds").flatMap(Double.init) ?? 1)
+    GemmBenchmark.run(seconds: option("--seconds").flatMap(Double.init) ?? 1, json: arguments.contains("--json"),
+                     cpuTime: arguments.contains("--cpu-time"))
+case "workload":
+    var settings = TrainingWorkloads.Settings()
+    settings.size = option("--size") ?? settings.size
+    settings.steps = option("--steps").flatMap(Int.init) ?? settings.steps
+    settings.warmup = option("--warmup").flatMap(Int.init) ?? settings.warmup
+    do {
+        guard arguments.count > 1 else { throw BenchError("usage: ipt-bench workload NAME [--size base|tiny] [--steps S] [--warmup W]") }
+        let result = try TrainingWorkloads.run(arguments[1], settings)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    } catch {
+        print("ipt-bench workload: \(error)")
+        exit(1)
+    }
+case "fastfood":
+    FastfoodBenchmark.run(count: option("--count").flatMap(Int.init) ?? 50_265 * 768,
+                          dimension: option("--dim").flatMap(Int.init) ?? 100)
+case "compare":
+    let shared = URL(fileURLWithPath: ProcessInfo.processInfo.environment["IPT_SHARED_DIR"] ?? "../shared")
+    var options = CompareBenchmark.Options(python: option("--python") ?? ".venv/bin/python",
+                                           peer: option("--peer") ?? shared.appendingPathComponent("bench/torch_peer.py").path)
+    if let size = option("--size") { options.sizes = size == "both" ? ["base", "tiny"] : [size] }
+    if let list = option("--workloads") { options.workloads = list.split(separator: ",").map(String.init) }
+    options.rounds = option("--rounds").flatMap(Int.init) ?? options.rounds
+    options.threads = option("--threads").flatMap(Int.init) ?? options.threads
+    options.steps = option("--steps").flatMap(Int.init) ?? options.steps
+    options.warmup = option("--warmup").flatMap(Int.init) ?? options.warmup
+    options.memoryLimitGigabytes = option("--memory-limit-gb").flatMap(Double.init) ?? options.memoryLimitGigabytes
+    options.gemm = !arguments.contains("--no-gemm")
+    do {
+        try CompareBenchmark.run(options)
+    } catch {
+        print("ipt-bench compare: \(error)")
+        exit(1)
+    }
 case "tokenize":
     let shared = URL(fileURLWithPath: ProcessInfo.processInfo.environment["IPT_SHARED_DIR"] ?? "../shared")
     let defaultPython = "/work/main/.venv/bin/python"
@@ -44,6 +93,8 @@ case "train-tokenizer":
         exit(1)
     }
 default:
-    print("usage: ipt-bench gemm [--seconds S] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
+    print("usage: ipt-bench compare [--size base|tiny|both] [--workloads LIST] [--rounds R] [--threads N] [--steps S] [--warmup W]"
+          + " [--python PATH] [--peer PATH] [--memory-limit-gb G] [--no-gemm] | workload NAME [--size S] [--steps S] [--warmup W]"
+          + " | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
           + " | train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
 }

@@ -62,6 +62,47 @@ struct BLASTests {
         }
     }
 
+    /// Products large enough to be split across the workers (by rows, and by columns when C is
+    /// short and wide) agree with the reference on every transposition case, with padded leading
+    /// dimensions and beta = 1.
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
+    func splitProductsMatchTheReference(_ transposes: (Bool, Bool)) {
+        let (ta, tb) = transposes
+        for (m, n, k) in [(301, 197, 160), (37, 1500, 130)] {
+            #expect(m * n * k >= 1 << 22, "the product must be large enough to be split")
+            let (lda, ldb, ldc) = ((ta ? m : k) + 1, (tb ? k : n) + 3, n + 2)
+            var generator = RandomGenerator(seed: 5)
+            let a = Tensor.randomNormal([(ta ? k : m) * lda], generator: &generator).scalars
+            let b = Tensor.randomNormal([(tb ? n : k) * ldb], generator: &generator).scalars
+            let c0 = Tensor.randomNormal([m * ldc], generator: &generator).scalars
+            var fromBLAS = c0, fromReference = c0
+            a.withUnsafeBufferPointer { pa in
+                b.withUnsafeBufferPointer { pb in
+                    fromBLAS.withUnsafeMutableBufferPointer { pc in
+                        BLAS.sgemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!, lda: lda,
+                                   b: pb.baseAddress!, ldb: ldb, beta: 1, c: pc.baseAddress!, ldc: ldc)
+                    }
+                    fromReference.withUnsafeMutableBufferPointer { pc in
+                        BLAS.referenceSgemm(transposeA: ta, transposeB: tb, m: m, n: n, k: k, alpha: 0.5, a: pa.baseAddress!,
+                                            lda: lda, b: pb.baseAddress!, ldb: ldb, beta: 1, c: pc.baseAddress!, ldc: ldc)
+                    }
+                }
+            }
+            var worst: Float = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let index = i * ldc + j
+                    if j >= n {
+                        #expect(fromBLAS[index].bitPattern == c0[index].bitPattern, "padding column written")
+                    } else {
+                        worst = max(worst, abs(fromBLAS[index] - fromReference[index]))
+                    }
+                }
+            }
+            #expect(worst < 1e-4, "\(m)x\(n)x\(k): \(worst)")
+        }
+    }
+
     static func cpuinfo(_ flags: String, model: String = "Test CPU") -> String {
         """
         processor\t: 0

@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 import Foundation
 import Synchronization
 #if canImport(Glibc)
@@ -17,6 +18,12 @@ import Glibc
 /// choice is used instead). A non-empty `OPENBLAS_CORETYPE` set by the user always wins.
 /// Without OpenBLAS, or when the check fails, ``referenceSgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
 /// keeps everything correct (slowly), and ``info`` says so. ``statistics`` counts the GEMMs done.
+///
+/// Threads: OpenBLAS runs single-threaded, and IPTCore splits each large product into row or
+/// column blocks across ``Parallel/workers`` itself. OpenBLAS's own threads busy-wait between
+/// calls, which takes the cores away from IPTCore's element-wise kernels and, on a loaded
+/// machine, from other processes; one pool of workers for everything avoids that, and lets
+/// batched small products (attention heads) run concurrently on the calling threads.
 public enum BLAS {
     /// What was loaded and how it behaves.
     public struct Info: Codable, Sendable {
@@ -28,7 +35,7 @@ public enum BLAS {
         public let coreName: String
         /// How the kernel family was chosen.
         public let coreSource: String
-        /// Threads OpenBLAS uses.
+        /// Threads a large product is split across (``Parallel/workers``).
         public let threads: Int
         /// Whether a test multiplication agreed with a double-precision reference.
         public let verified: Bool
@@ -41,29 +48,23 @@ public enum BLAS {
         Float, UnsafePointer<Float>?, blasint, UnsafePointer<Float>?, blasint,
         Float, UnsafeMutablePointer<Float>?, blasint) -> Void
     private typealias GetString = @convention(c) () -> UnsafeMutablePointer<CChar>?
-    private typealias GetInt = @convention(c) () -> Int32
     private typealias SetInt = @convention(c) (Int32) -> Void
 
     private struct Library: @unchecked Sendable {
         var handle: UnsafeMutableRawPointer?
         var sgemm: Sgemm?
         var setThreads: SetInt?
-        var getThreads: GetInt?
         var info: Info
     }
 
     private static let library: Library = load()
 
     /// Library, kernel family, threads and the result of the load-time check.
-    public static var info: Info {
-        let lib = library
-        guard let get = lib.getThreads else { return lib.info }
-        let i = lib.info
-        return Info(library: i.library, config: i.config, coreName: i.coreName, coreSource: i.coreSource,
-                    threads: Int(get()), verified: i.verified, verificationError: i.verificationError)
-    }
+    public static var info: Info { library.info }
 
-    /// Sets the number of threads OpenBLAS uses.
+    /// Sets the number of threads OpenBLAS itself uses inside one call (default 1). GEMMs through
+    /// ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` are split across
+    /// ``Parallel/workers`` anyway; more OpenBLAS threads only help LAPACK calls.
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "thread count must be positive")
         library.setThreads?(Int32(n))
@@ -95,7 +96,7 @@ public enum BLAS {
             let info = Info(library: "none: built-in reference GEMM (install libopenblas-dev for speed)",
                             config: "", coreName: "none", coreSource: "", threads: 1, verified: true,
                             verificationError: 0)
-            return Library(handle: nil, sgemm: nil, setThreads: nil, getThreads: nil, info: info)
+            return Library(handle: nil, sgemm: nil, setThreads: nil, info: info)
         }
         func string(_ symbol: String) -> String {
             guard let f = dlsym(handle, symbol), let s = unsafeBitCast(f, to: GetString.self)() else { return "" }
@@ -103,7 +104,7 @@ public enum BLAS {
         }
         let sgemm = unsafeBitCast(gemm, to: Sgemm.self)
         let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetInt.self) }
-        let getThreads = dlsym(handle, "openblas_get_num_threads").map { unsafeBitCast($0, to: GetInt.self) }
+        setThreads?(1)  // IPTCore splits products across its own workers (see the type's documentation)
         let error = verify(sgemm)
         // The file the dynamic loader resolved (through Debian's alternatives), from the process's maps.
         let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
@@ -113,11 +114,9 @@ public enum BLAS {
         }.first ?? loadedName
         let verified = error < 1e-4
         let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
-                        coreSource: source, threads: Int(getThreads?() ?? 1), verified: verified,
-                        verificationError: error)
+                        coreSource: source, threads: Parallel.workers, verified: verified, verificationError: error)
         // A kernel that computes wrong numbers is worse than a slow one.
-        return Library(handle: handle, sgemm: verified ? sgemm : nil, setThreads: setThreads,
-                       getThreads: getThreads, info: info)
+        return Library(handle: handle, sgemm: verified ? sgemm : nil, setThreads: setThreads, info: info)
     }
 
     /// The `OPENBLAS_CORETYPE` to set (nil: leave OpenBLAS to its own detection) for an
@@ -173,6 +172,9 @@ public enum BLAS {
 
     /// `C = alpha * op(A) * op(B) + beta * C`, row-major, where op(A) is m x k and op(B) is k x n.
     ///
+    /// A large product is split into blocks of C's rows (or columns, when C is wide and short)
+    /// computed concurrently on ``Parallel/workers``; the result does not depend on the split.
+    ///
     /// - Parameters:
     ///   - transposeA: whether `a` holds A transposed (k x m, leading dimension `lda`).
     ///   - transposeB: whether `b` holds B transposed (n x k, leading dimension `ldb`).
@@ -180,6 +182,30 @@ public enum BLAS {
         transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
         alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+             ldb: ldb, beta: beta, c: c, ldc: ldc, splitting: true)
+    }
+
+    /// ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` on the calling thread
+    /// only, for callers that already run products concurrently (one attention head per worker).
+    static func serialSgemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b,
+             ldb: ldb, beta: beta, c: c, ldc: ldc, splitting: false)
+    }
+
+    /// Products below this many multiply-adds run on one thread: splitting costs a wake-up of the
+    /// workers (tens of microseconds), about the time of a product this size.
+    static let splitThreshold = 1 << 22
+
+    private static func gemm(
+        transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, splitting: Bool
     ) {
         precondition(m >= 0 && n >= 0 && k >= 0, "negative GEMM dimension")
         precondition(m < Int(Int32.max) && n < Int(Int32.max) && k < Int(Int32.max), "GEMM dimension too large")
@@ -189,12 +215,37 @@ public enum BLAS {
             for i in 0..<m { scaleRow(c + i * ldc, n, beta) }
             return
         }
-        if let f = library.sgemm {
-            f(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-              blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb), beta, c, blasint(ldc))
-        } else {
+        guard let f = library.sgemm else {
             referenceSgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
+        let workers = Parallel.workers
+        // Split C by rows when it has enough of them for whole 32-row blocks, else by columns.
+        let byRows = m >= n || n < 64 * workers
+        let extent = byRows ? m : n, granule = byRows ? 32 : 64
+        let parts = splitting && m * n * k >= splitThreshold ? min(workers, extent / granule) : 1
+        if parts <= 1 {
+            f(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
+              beta, c, blasint(ldc))
+            return
+        }
+        let blockSize = (extent / granule + parts - 1) / parts * granule
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * blockSize, count = min(extent, start + blockSize) - start
+            guard count > 0 else { return }
+            if byRows {
+                // Rows start..<start+count of op(A) and C.
+                let aBlock = transposeA ? a + start : a + start * lda
+                f(CblasRowMajor, ta, tb, blasint(count), blasint(n), blasint(k), alpha, aBlock, blasint(lda), b,
+                  blasint(ldb), beta, c + start * ldc, blasint(ldc))
+            } else {
+                // Columns start..<start+count of op(B) and C.
+                let bBlock = transposeB ? b + start * ldb : b + start
+                f(CblasRowMajor, ta, tb, blasint(m), blasint(count), blasint(k), alpha, a, blasint(lda), bBlock,
+                  blasint(ldb), beta, c + start, blasint(ldc))
+            }
         }
     }
 

@@ -1,7 +1,10 @@
 // Multi-head scaled dot-product attention, fused: forward and backward side by side.
 //
 // Heads are read in place from the (B, T, C) projections by giving BLAS a leading dimension of C,
-// so no (B, H, T, D) permuted copies are made in either direction.
+// so no (B, H, T, D) permuted copies are made in either direction. The (batch row, head) pairs
+// run concurrently on Parallel's workers, each doing its small products on its own thread; the
+// mask is folded into the softmax (no pass that writes masked scores), and without a recorded
+// graph each worker reuses one (T, S) buffer instead of keeping every head's probabilities.
 
 /// Which key positions a query may attend to.
 public struct AttentionMask: Sendable {
@@ -22,8 +25,9 @@ extension Tensor {
     /// - Parameters:
     ///   - query: `(B, T, C)`; `key`, `value`: `(B, S, C)`, with C = heads * D.
     ///   - heads: number of heads.
-    ///   - mask: padding and causal masking. Masked scores are set to the most negative float, as
-    ///     transformers does, so that a fully masked row is uniform rather than NaN.
+    ///   - mask: padding and causal masking. Masked keys get probability 0; a row whose keys are all
+    ///     masked is uniform over all S keys rather than NaN, as with transformers' additive mask
+    ///     of the most negative float.
     ///   - dropout: probability for dropout on the attention weights (training only); default 0.
     ///   - randomSource: source of the dropout mask; required when `dropout > 0`.
     ///   - causalOffset: index of the first query among the keys, for incremental decoding (the
@@ -44,47 +48,48 @@ extension Tensor {
         }
         let d = c / heads
         let scale = 1 / Float(d).squareRoot()
-        let probabilities = Tensor.uninitialized([b, heads, t, s])  // P, after softmax, before dropout
+        let layout = AttentionLayout(b: b, t: t, s: s, c: c, heads: heads, mask: mask, causalOffset: causalOffset)
         var dropMask: Tensor? = nil
         if dropout > 0 {
             guard let randomSource else { preconditionFailure("attention dropout needs a random source") }
             dropMask = Tensor.ones([b, heads, t, s]).dropout(probability: dropout, generator: &randomSource.generator)
         }
+        let recording = GradientRecording.isEnabled && (query.node != nil || key.node != nil || value.node != nil)
+        // P after softmax, before dropout, for every (row, head) when the backward needs it.
+        let probabilities: Tensor? = recording ? Tensor.uninitialized([b, heads, t, s]) : nil
         let out = Tensor.uninitialized([b, t, c])
-        let negative = -Float.greatestFiniteMagnitude
         query.withUnsafeBufferPointer { pq in
             key.withUnsafeBufferPointer { pk in
                 value.withUnsafeBufferPointer { pv in
-                    let q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!
-                    let p = probabilities.storage.pointer
-                    for bi in 0..<b {
-                        for h in 0..<heads {
-                            let ph = p + (bi * heads + h) * t * s
-                            // scores (T, S) = scale * Q_h K_h^T
-                            BLAS.sgemm(transposeA: false, transposeB: true, m: t, n: s, k: d, alpha: scale,
-                                       a: q + bi * t * c + h * d, lda: c, b: k + bi * s * c + h * d, ldb: c,
-                                       beta: 0, c: ph, ldc: s)
-                            applyMask(ph, t: t, s: s, padding: mask.keyPadding?[bi], causal: mask.causal,
-                                      offset: causalOffset, negative: negative)
-                        }
-                    }
-                    softmaxRows(p, rows: b * heads * t, width: s)
-                    var weights = probabilities
-                    if let dropMask { weights = probabilities.zipped(dropMask) { $0 * $1 } }
-                    weights.withUnsafeBufferPointer { pw in
-                        for bi in 0..<b {
-                            for h in 0..<heads {
-                                // out_h (T, D) = P_h V_h
-                                BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: 1,
-                                           a: pw.baseAddress! + (bi * heads + h) * t * s, lda: s,
-                                           b: v + bi * s * c + h * d, ldb: c,
-                                           beta: 0, c: out.storage.pointer + bi * t * c + h * d, ldc: c)
+                    let q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!, o = out.storage.pointer
+                    let kept = probabilities?.storage.pointer, dropped = dropMask?.storage.pointer
+                    Parallel.forEachChunk(b * heads, minimumChunk: 1) { pairs in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: kept == nil || dropped != nil ? t * s : 1)
+                        defer { scratch.deallocate() }
+                        for pair in pairs {
+                            let (bi, h) = (pair / heads, pair % heads)
+                            let ph = kept.map { $0 + pair * t * s } ?? scratch
+                            // scores (T, S) = scale * Q_h K_h^T, then the masked softmax per row
+                            BLAS.serialSgemm(transposeA: false, transposeB: true, m: t, n: s, k: d, alpha: scale,
+                                             a: q + bi * t * c + h * d, lda: c, b: k + bi * s * c + h * d, ldb: c,
+                                             beta: 0, c: ph, ldc: s)
+                            layout.maskedSoftmax(ph, batchRow: bi)
+                            var weights = UnsafePointer(ph)
+                            if let dropped {
+                                let mh = dropped + pair * t * s
+                                for i in 0..<(t * s) { scratch[i] = ph[i] * mh[i] }
+                                weights = UnsafePointer(scratch)
                             }
+                            // out_h (T, D) = W_h V_h
+                            BLAS.serialSgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: 1,
+                                             a: weights, lda: s, b: v + bi * s * c + h * d, ldb: c,
+                                             beta: 0, c: o + bi * t * c + h * d, ldc: c)
                         }
                     }
                 }
             }
         }
+        guard let probabilities else { return out }
         let qNode = query.node, kNode = key.node, vNode = value.node
         // Keep only the inputs the backward reads: K for dQ, Q for dK, V for both (dP = dO V^T).
         let empty = Tensor.zeros([0])
@@ -92,58 +97,56 @@ extension Tensor {
         let qv = kNode != nil ? query.detached() : empty
         let vv = qNode != nil || kNode != nil ? value.detached() : empty
         return out.recorded(from: [query, key, value]) { g in
-            let dq = qNode != nil ? Tensor.zeros([b, t, c]) : nil
-            let dk = kNode != nil ? Tensor.zeros([b, s, c]) : nil
-            let dv = vNode != nil ? Tensor.zeros([b, s, c]) : nil
-            let weights = dropMask.map { probabilities.zipped($0) { $0 * $1 } } ?? probabilities
-            let dScores = Tensor.uninitialized([t, s])
-            let dWeights = Tensor.uninitialized([t, s])
+            let dq = qNode != nil ? Tensor.uninitialized([b, t, c]) : nil
+            let dk = kNode != nil ? Tensor.uninitialized([b, s, c]) : nil
+            let dv = vNode != nil ? Tensor.uninitialized([b, s, c]) : nil
             g.withUnsafeBufferPointer { pg in
                 qv.withUnsafeBufferPointer { pq in
                     kv.withUnsafeBufferPointer { pk in
                         vv.withUnsafeBufferPointer { pv in
-                            weights.withUnsafeBufferPointer { pw in
-                                let go = pg.baseAddress!, q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!
-                                let ds = dScores.storage.pointer, dw = dWeights.storage.pointer
-                                for bi in 0..<b {
-                                    for h in 0..<heads {
-                                        let offQ = bi * t * c + h * d, offK = bi * s * c + h * d
-                                        let ph = probabilities.storage.pointer + (bi * heads + h) * t * s
-                                        let wh = pw.baseAddress! + (bi * heads + h) * t * s
-                                        if let dv {
-                                            // dV_h (S, D) = W_h^T dO_h
-                                            BLAS.sgemm(transposeA: true, transposeB: false, m: s, n: d, k: t, alpha: 1,
-                                                       a: wh, lda: s, b: go + offQ, ldb: c,
-                                                       beta: 0, c: dv.storage.pointer + offK, ldc: c)
+                            let go = pg.baseAddress!, q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!
+                            let p = probabilities.storage.pointer, dropped = dropMask?.storage.pointer
+                            Parallel.forEachChunk(b * heads, minimumChunk: 1) { pairs in
+                                // dW (then dS) and, with dropout, the dropped weights of one head.
+                                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s)
+                                defer { scratch.deallocate() }
+                                let ds = scratch, wh = scratch + t * s
+                                for pair in pairs {
+                                    let (bi, h) = (pair / heads, pair % heads)
+                                    let offQ = bi * t * c + h * d, offK = bi * s * c + h * d
+                                    let ph = p + pair * t * s
+                                    if let dv {
+                                        var weights = UnsafePointer(ph)
+                                        if let dropped {
+                                            let mh = dropped + pair * t * s
+                                            for i in 0..<(t * s) { wh[i] = ph[i] * mh[i] }
+                                            weights = UnsafePointer(wh)
                                         }
-                                        if dq == nil && dk == nil { continue }
-                                        // dW_h (T, S) = dO_h V_h^T
-                                        BLAS.sgemm(transposeA: false, transposeB: true, m: t, n: s, k: d, alpha: 1,
-                                                   a: go + offQ, lda: c, b: v + offK, ldb: c, beta: 0, c: dw, ldc: s)
-                                        if let dropMask {
-                                            dropMask.withUnsafeBufferPointer { pm in
-                                                let mh = pm.baseAddress! + (bi * heads + h) * t * s
-                                                for i in 0..<(t * s) { dw[i] *= mh[i] }
-                                            }
-                                        }
-                                        softmaxBackwardRows(y: ph, g: dw, out: ds, rows: t, width: s)
-                                        // Masked scores are constants (masked_fill): no gradient flows
-                                        // to them. Only matters for a fully masked row, whose uniform
-                                        // probabilities would otherwise pass one back.
-                                        applyMask(ds, t: t, s: s, padding: mask.keyPadding?[bi], causal: mask.causal,
-                                                  offset: causalOffset, negative: 0)
-                                        if let dq {
-                                            // dQ_h (T, D) = scale dS K_h
-                                            BLAS.sgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: scale,
-                                                       a: ds, lda: s, b: k + offK, ldb: c,
-                                                       beta: 0, c: dq.storage.pointer + offQ, ldc: c)
-                                        }
-                                        if let dk {
-                                            // dK_h (S, D) = scale dS^T Q_h
-                                            BLAS.sgemm(transposeA: true, transposeB: false, m: s, n: d, k: t, alpha: scale,
-                                                       a: ds, lda: s, b: q + offQ, ldb: c,
-                                                       beta: 0, c: dk.storage.pointer + offK, ldc: c)
-                                        }
+                                        // dV_h (S, D) = W_h^T dO_h
+                                        BLAS.serialSgemm(transposeA: true, transposeB: false, m: s, n: d, k: t, alpha: 1,
+                                                         a: weights, lda: s, b: go + offQ, ldb: c,
+                                                         beta: 0, c: dv.storage.pointer + offK, ldc: c)
+                                    }
+                                    if dq == nil && dk == nil { continue }
+                                    // dW_h (T, S) = dO_h V_h^T
+                                    BLAS.serialSgemm(transposeA: false, transposeB: true, m: t, n: s, k: d, alpha: 1,
+                                                     a: go + offQ, lda: c, b: v + offK, ldb: c, beta: 0, c: ds, ldc: s)
+                                    if let dropped {
+                                        let mh = dropped + pair * t * s
+                                        for i in 0..<(t * s) { ds[i] *= mh[i] }
+                                    }
+                                    layout.maskedSoftmaxBackward(probabilities: ph, gradient: ds, batchRow: bi)
+                                    if let dq {
+                                        // dQ_h (T, D) = scale dS K_h
+                                        BLAS.serialSgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: scale,
+                                                         a: ds, lda: s, b: k + offK, ldb: c,
+                                                         beta: 0, c: dq.storage.pointer + offQ, ldc: c)
+                                    }
+                                    if let dk {
+                                        // dK_h (S, D) = scale dS^T Q_h
+                                        BLAS.serialSgemm(transposeA: true, transposeB: false, m: s, n: d, k: t, alpha: scale,
+                                                         a: ds, lda: s, b: q + offQ, ldb: c,
+                                                         beta: 0, c: dk.storage.pointer + offK, ldc: c)
                                     }
                                 }
                             }
@@ -158,18 +161,60 @@ extension Tensor {
     }
 }
 
-/// Sets masked scores of one (T, S) block to `negative` (0 when masking their gradients).
-func applyMask(_ scores: UnsafeMutablePointer<Float>, t: Int, s: Int, padding: [Bool]?, causal: Bool,
-               offset: Int, negative: Float) {
-    if let padding {
-        for j in 0..<s where !padding[j] {
-            for i in 0..<t { scores[i * s + j] = negative }
+/// The shapes and mask of one attention call, and its row-wise masked softmax.
+struct AttentionLayout {
+    let b, t, s, c, heads: Int
+    let causal: Bool
+    let causalOffset: Int
+    /// Per batch row, 0 for attended keys and -inf for padded ones; nil without padding.
+    let keyBias: [[Float]]?
+
+    init(b: Int, t: Int, s: Int, c: Int, heads: Int, mask: AttentionMask, causalOffset: Int) {
+        (self.b, self.t, self.s, self.c, self.heads) = (b, t, s, c, heads)
+        causal = mask.causal
+        self.causalOffset = causalOffset
+        keyBias = mask.keyPadding.map { rows in rows.map { row in row.map { $0 ? 0 : -Float.infinity } } }
+    }
+
+    /// Keys `0 ..< limit(i)` are not causally masked for query row i.
+    func limit(_ i: Int) -> Int { causal ? Swift.max(0, Swift.min(s, causalOffset + i + 1)) : s }
+
+    /// Replaces the (T, S) scores of one head by attention probabilities: softmax over the keys
+    /// the mask allows, 0 elsewhere, uniform over all S keys for a row without any.
+    func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, batchRow: Int) {
+        let bias = keyBias?[batchRow]
+        for i in 0..<t {
+            let row = scores + i * s, n = limit(i)
+            if let bias {
+                bias.withUnsafeBufferPointer { pb in
+                    var j = 0
+                    while j + 16 <= n { store16(load16(row + j) + load16(pb.baseAddress! + j), row + j); j += 16 }
+                    while j < n { row[j] += pb[j]; j += 1 }
+                }
+            }
+            if rowMaximum(row, n) == -.infinity {
+                for j in 0..<s { row[j] = 1 / Float(s) }
+                continue
+            }
+            softmaxRow(row, n)
+            for j in n..<s { row[j] = 0 }
         }
     }
-    if causal {
+
+    /// Replaces dP of one head by dS (the gradient of the scores), given its probabilities P.
+    /// Masked scores are constants (masked_fill): a row without attended keys passes nothing back.
+    func maskedSoftmaxBackward(probabilities p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
+                               batchRow: Int) {
+        let padding = keyBias?[batchRow]
         for i in 0..<t {
-            let firstMasked = offset + i + 1
-            if firstMasked < s { for j in firstMasked..<s { scores[i * s + j] = negative } }
+            let n = limit(i)
+            let attends = (0..<n).contains { padding == nil || padding![$0] == 0 }
+            if attends {
+                softmaxBackwardRow(y: p + i * s, g: g + i * s, out: g + i * s, n)
+                for j in n..<s { g[i * s + j] = 0 }
+            } else {
+                for j in 0..<s { g[i * s + j] = 0 }
+            }
         }
     }
 }

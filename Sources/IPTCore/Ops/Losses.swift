@@ -38,13 +38,10 @@ extension Tensor {
                 Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 65_536 / Swift.max(width, 1))) { range in
                     for r in range {
                         let row = s + r * width, pr = p + r * width
-                        var m = -Float.infinity
-                        for j in 0..<width { m = Swift.max(m, row[j]) }
-                        mapVectorized(row, pr, width) { vexp($0 - m) }
-                        var sumExp: Float = 0, sumLogits: Float = 0
-                        for j in 0..<width { sumExp += pr[j]; sumLogits += row[j] }
-                        let inv = 1 / sumExp
-                        for j in 0..<width { pr[j] *= inv }
+                        let m = rowMaximum(row, width)
+                        let sumExp = exponentiateShifted(row, pr, width, shift: m)
+                        let sumLogits = rowSum(row, width)
+                        scaleRow(pr, width, by: 1 / sumExp)
                         let target = targets[r]
                         if target == ignoreIndex { l[r] = 0; continue }
                         precondition(target >= 0 && Int(target) < width, "target \(target) outside 0..<\(width)")
@@ -75,16 +72,20 @@ extension Tensor {
             let gs = g.scalars
             let d = grad.storage.pointer
             let smoothing = epsilon / Float(width)
-            for r in 0..<rows {
-                let row = d + r * width
-                let target = targets[r]
-                if target == ignoreIndex {
-                    for j in 0..<width { row[j] = 0 }
-                    continue
+            Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 65_536 / Swift.max(width, 1))) { range in
+                for r in range {
+                    let row = d + r * width
+                    let target = targets[r]
+                    if target == ignoreIndex {
+                        row.update(repeating: 0, count: width)
+                        continue
+                    }
+                    let upstream = (reduction == .none ? gs[r] : gs[0]) * scale
+                    var j = 0
+                    while j + 16 <= width { store16((load16(row + j) - smoothing) * upstream, row + j); j += 16 }
+                    while j < width { row[j] = (row[j] - smoothing) * upstream; j += 1 }
+                    row[Int(target)] -= (1 - epsilon) * upstream
                 }
-                let upstream = (reduction == .none ? gs[r] : gs[0]) * scale
-                for j in 0..<width { row[j] = (row[j] - smoothing) * upstream }
-                row[Int(target)] -= (1 - epsilon) * upstream
             }
             node.accumulate(grad)
         }

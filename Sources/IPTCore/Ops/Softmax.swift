@@ -3,17 +3,7 @@
 /// In-place softmax of each `width`-long row of `data`.
 func softmaxRows(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
     Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
-        for r in range {
-            let row = data + r * width
-            var m = -Float.infinity
-            for j in 0..<width { m = Swift.max(m, row[j]) }
-            if m == -Float.infinity { m = 0 }  // an all-masked row becomes uniform over -inf: NaN-free zeros below
-            var sum: Float = 0
-            mapVectorized(row, row, width) { vexp($0 - m) }
-            for j in 0..<width { sum += row[j] }
-            let inv = sum > 0 ? 1 / sum : 0
-            for j in 0..<width { row[j] *= inv }
-        }
+        for r in range { softmaxRow(data + r * width, width) }
     }
 }
 
@@ -21,12 +11,7 @@ func softmaxRows(_ data: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
 func softmaxBackwardRows(y: UnsafePointer<Float>, g: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
                          rows: Int, width: Int) {
     Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
-        for r in range {
-            let yr = y + r * width, gr = g + r * width, o = out + r * width
-            var dot: Float = 0
-            for j in 0..<width { dot += yr[j] * gr[j] }
-            for j in 0..<width { o[j] = yr[j] * (gr[j] - dot) }
-        }
+        for r in range { softmaxBackwardRow(y: y + r * width, g: g + r * width, out: out + r * width, width) }
     }
 }
 
@@ -62,13 +47,11 @@ extension Tensor {
             Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
                 for r in range {
                     let row = s + r * width, o = d + r * width
-                    var m = -Float.infinity
-                    for j in 0..<width { m = Swift.max(m, row[j]) }
-                    mapVectorized(row, o, width) { vexp($0 - m) }
-                    var sum: Float = 0
-                    for j in 0..<width { sum += o[j] }
-                    let logZ = m + Foundation.log(sum)
-                    for j in 0..<width { o[j] = row[j] - logZ }
+                    let m = rowMaximum(row, width)
+                    let logZ = m + Foundation.log(exponentiateShifted(row, o, width, shift: m))
+                    var j = 0
+                    while j + 16 <= width { store16(load16(row + j) - logZ, o + j); j += 16 }
+                    while j < width { o[j] = row[j] - logZ; j += 1 }
                 }
             }
         }
@@ -79,13 +62,21 @@ extension Tensor {
             let dx = Tensor.uninitialized(out.shape)
             out.withUnsafeBufferPointer { po in
                 g.withUnsafeBufferPointer { pg in
-                    for r in 0..<rows {
-                        let o = po.baseAddress! + r * width, gr = pg.baseAddress! + r * width
-                        let d = dx.storage.pointer + r * width
-                        var total: Float = 0
-                        for j in 0..<width { total += gr[j] }
-                        mapVectorized(o, d, width, vexp)
-                        for j in 0..<width { d[j] = gr[j] - d[j] * total }
+                    let (o, gp, d) = (po.baseAddress!, pg.baseAddress!, dx.storage.pointer)
+                    Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                        for r in range {
+                            let or = o + r * width, gr = gp + r * width, dr = d + r * width
+                            let total = rowSum(gr, width)
+                            var j = 0
+                            while j + 16 <= width {
+                                store16(load16(gr + j) - vexp(load16(or + j)) * total, dr + j)
+                                j += 16
+                            }
+                            if j < width {
+                                mapVectorized(or + j, dr + j, width - j, vexp)
+                                while j < width { dr[j] = gr[j] - dr[j] * total; j += 1 }
+                            }
+                        }
                     }
                 }
             }

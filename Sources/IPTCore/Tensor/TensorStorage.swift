@@ -6,6 +6,8 @@ import Darwin
 
 /// The memory behind a ``Tensor``: `count` contiguous `Float`s, 64-byte aligned.
 ///
+/// Owned memory comes from and returns to the ``BufferCache``.
+///
 /// Storage is a reference type so that tensors can share it; ``Tensor`` copies it before a write
 /// when it is shared (copy-on-write). Memory either belongs to the storage (allocated here) or to
 /// an owner object that keeps a memory-mapped file alive (see ``SafeTensors``).
@@ -14,20 +16,17 @@ public final class TensorStorage: @unchecked Sendable {
     public let count: Int
     /// Keeps externally owned memory (a mapped file) alive; `nil` when the storage owns its memory.
     private let owner: AnyObject?
+    /// Bytes of the owned buffer (its ``BufferCache`` size class).
+    private let allocatedBytes: Int
 
     /// Allocates `count` floats, uninitialised.
     public init(uninitializedCount count: Int) {
         precondition(count >= 0, "negative element count")
-        var raw: UnsafeMutableRawPointer? = nil
-        let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        let status = posix_memalign(&raw, 64, bytes)
-        guard status == 0, let raw else {
-            // Out of memory is not recoverable for a numeric library; say how much was asked for.
-            fatalError("IPTCore: cannot allocate \(bytes) bytes for a tensor")
-        }
+        let (raw, bytes) = BufferCache.take(max(count, 1) * MemoryLayout<Float>.stride)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
         self.owner = nil
+        self.allocatedBytes = bytes
     }
 
     /// Wraps memory owned by `owner` (which must outlive every use of `pointer`).
@@ -35,6 +34,7 @@ public final class TensorStorage: @unchecked Sendable {
         self.pointer = pointer
         self.count = count
         self.owner = owner
+        self.allocatedBytes = 0
     }
 
     /// Allocates `count` floats set to `value`.
@@ -55,6 +55,6 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { free(pointer) }
+        if owner == nil { BufferCache.give(UnsafeMutableRawPointer(pointer), bytes: allocatedBytes) }
     }
 }

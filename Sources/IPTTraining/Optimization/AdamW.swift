@@ -80,12 +80,23 @@ public final class AdamW {
                             secondMoments[key]!.withUnsafeMutableBufferPointer { vb in
                                 let g = gb.baseAddress!, w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
                                 Parallel.forEachChunk(pb.count, minimumChunk: 65_536) { range in
-                                    for i in range {
+                                    var i = range.lowerBound
+                                    while i + 16 <= range.upperBound {
+                                        let gi = load16(g + i)
+                                        let mi = b1 * load16(m + i) + (1 - b1) * gi
+                                        let vi = b2 * load16(v + i) + (1 - b2) * gi * gi
+                                        store16(mi, m + i)
+                                        store16(vi, v + i)
+                                        store16(load16(w + i) * decay - stepSize * mi / (vi.squareRoot() / rootCorrection2 + eps), w + i)
+                                        i += 16
+                                    }
+                                    while i < range.upperBound {
                                         let gi = g[i]
                                         w[i] *= decay
                                         m[i] = b1 * m[i] + (1 - b1) * gi
                                         v[i] = b2 * v[i] + (1 - b2) * gi * gi
                                         w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
+                                        i += 1
                                     }
                                 }
                             }

@@ -80,96 +80,136 @@ public struct FastfoodTransform: Sendable {
         return (signs, permutation, gaussian)
     }
 
+    /// The length of the first Hadamard transform's nonzero input: the smallest power of two
+    /// holding z. `pad(z, L) * B` is zero beyond it, so `H` of it is `H` of its first block
+    /// repeated L / P times (the butterflies with wider strides add and subtract zeros); that
+    /// block stands in for the whole vector, exactly.
+    var zBlock: Int {
+        var p = 1
+        while p < dimension { p <<= 1 }
+        return min(p, length)
+    }
+
+    /// `H pad(z * B)` on its first ``zBlock`` entries (the rest repeats them).
+    func transformedZ(_ z: UnsafePointer<Float>) -> [Float] {
+        var block = [Float](repeating: 0, count: zBlock)
+        block.withUnsafeMutableBufferPointer { b in
+            for j in 0..<dimension { b[j] = z[j] * signs.sign(j) }
+            fastWalshHadamardTransform(b.baseAddress!, count: b.count)
+        }
+        return block
+    }
+
+    /// Elements per task of the permutation/Gaussian passes (fixed, so that sums over them do
+    /// not depend on the number of cores).
+    static let passBlock = 1 << 14
+
     /// `output[0 ..< D] += factor * delta(z)`.
     ///
     /// - Parameters:
     ///   - z: d numbers.
     ///   - output: D numbers, added to.
-    ///   - workspace: scratch of at least L floats, twice.
+    ///   - workspace: scratch of at least L floats.
     public func apply(_ z: UnsafePointer<Float>, addingTo output: UnsafeMutablePointer<Float>, factor: Float = 1,
                       workspace: FastfoodWorkspace) {
-        let (l, d, n) = (length, dimension, count)
+        let (l, n) = (length, count)
         workspace.reserve(l)
-        let a = workspace.first, b = workspace.second
-        a.update(repeating: 0, count: l)
-        for j in 0..<d { a[j] = z[j] * signs.sign(j) }
-        fastWalshHadamardTransform(a, count: l)
+        let b = workspace.buffer
+        let tile = transformedZ(z)
+        let mask = tile.count - 1
         let (perm, g) = (permutation, gaussian)
-        Parallel.forEachChunk(l / min(l, 16), minimumChunk: 4096) { blocks in
-            for block in blocks {
-                let base = block * 16
-                if l < 16 {
-                    let v = g.normal16(0)
-                    for i in 0..<l { b[i] = a[perm(i)] * v[i] }
-                    continue
+        // b = (H v)[Pi] * G, reading H v from its repeated block.
+        tile.withUnsafeBufferPointer { t in
+            let a = t.baseAddress!
+            let passBlock = min(l, FastfoodTransform.passBlock)
+            Parallel.forEachChunk(l / passBlock, minimumChunk: 1) { blocks in
+                for block in blocks {
+                    var base = block * passBlock
+                    let end = base + passBlock
+                    while base < end {
+                        let v = g.normal16(base)
+                        for j in 0..<min(16, end - base) { b[base + j] = a[perm(base + j) & mask] * v[j] }
+                        base += 16
+                    }
                 }
-                let v = g.normal16(base)
-                for j in 0..<16 { b[base + j] = a[perm(base + j)] * v[j] }
             }
         }
         fastWalshHadamardTransform(b, count: l)
         let s = scale * factor
         Parallel.forEachChunk(n, minimumChunk: 65_536) { range in
-            for i in range { output[i] += s * b[i] }
+            var i = range.lowerBound
+            while i + 16 <= range.upperBound { store16(load16(output + i) + s * load16(b + i), output + i); i += 16 }
+            while i < range.upperBound { output[i] += s * b[i]; i += 1 }
         }
     }
 
     /// `gradientOfZ[0 ..< d] += factor * J^T gradient`, the exact transpose of ``apply(_:addingTo:factor:workspace:)``
     /// (H is symmetric, the permutation's transpose is its inverse scatter).
+    ///
+    /// Only the first d entries of the last transform are needed, and entry j < P of `H a` is
+    /// `H_P` applied to the fold of `a` into P bins (`sum over p of a[p P + q]`), so the scatter
+    /// through the permutation becomes a sum into ``zBlock`` bins.
     public func applyTransposed(_ gradient: UnsafePointer<Float>, addingTo gradientOfZ: UnsafeMutablePointer<Float>,
                                 factor: Float = 1, workspace: FastfoodWorkspace) {
         let (l, d, n) = (length, dimension, count)
         workspace.reserve(l)
-        let a = workspace.first, b = workspace.second
+        let b = workspace.buffer
         let s = scale
         Parallel.forEachChunk(l, minimumChunk: 65_536) { range in
             for i in range { b[i] = i < n ? s * gradient[i] : 0 }
         }
         fastWalshHadamardTransform(b, count: l)
+        let bins = zBlock, mask = bins - 1
+        // A pass block at least as long as the bins keeps the partial sums within L floats for any d.
+        let passBlock = min(l, max(FastfoodTransform.passBlock, bins))
+        let blocks = l / passBlock
+        // Per pass block, the sums of G_i b_i by bin Pi(i) mod P; then the blocks in order, in Double.
+        var partial = [Float](repeating: 0, count: blocks * bins)
         let (perm, g) = (permutation, gaussian)
-        // Scatter through the permutation: a[Pi(i)] = G_i b_i. Every target is written exactly
-        // once, so blocks can run concurrently.
-        Parallel.forEachChunk(l / min(l, 16), minimumChunk: 4096) { blocks in
-            for block in blocks {
-                let base = block * 16
-                if l < 16 {
-                    let v = g.normal16(0)
-                    for i in 0..<l { a[perm(i)] = b[i] * v[i] }
-                    continue
+        partial.withUnsafeMutableBufferPointer { sums in
+            let out = sums.baseAddress!
+            Parallel.forEachChunk(blocks, minimumChunk: 1) { range in
+                for block in range {
+                    let binsOut = out + block * bins
+                    var base = block * passBlock
+                    let end = base + passBlock
+                    while base < end {
+                        let v = g.normal16(base)
+                        for j in 0..<min(16, end - base) { binsOut[perm(base + j) & mask] += b[base + j] * v[j] }
+                        base += 16
+                    }
                 }
-                let v = g.normal16(base)
-                for j in 0..<16 { a[perm(base + j)] = b[base + j] * v[j] }
             }
         }
-        fastWalshHadamardTransform(a, count: l)
-        for j in 0..<d { gradientOfZ[j] += factor * a[j] * signs.sign(j) }
+        var folded = [Double](repeating: 0, count: bins)
+        for block in 0..<blocks {
+            for q in 0..<bins { folded[q] += Double(partial[block * bins + q]) }
+        }
+        var c = folded.map { Float($0) }
+        c.withUnsafeMutableBufferPointer { fastWalshHadamardTransform($0.baseAddress!, count: bins) }
+        for j in 0..<d { gradientOfZ[j] += factor * c[j] * signs.sign(j) }
     }
 }
 
-/// Scratch memory for ``FastfoodTransform``: two buffers of the largest L used, reused across
+/// Scratch memory for ``FastfoodTransform``: one buffer of the largest L used, reused across
 /// tensors and steps.
 public final class FastfoodWorkspace: @unchecked Sendable {
     private(set) var capacity = 0
-    private(set) var first: UnsafeMutablePointer<Float>
-    private(set) var second: UnsafeMutablePointer<Float>
+    private(set) var buffer: UnsafeMutablePointer<Float>
 
     public init() {
-        first = UnsafeMutablePointer<Float>.allocate(capacity: 1)
-        second = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        buffer = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     }
 
     func reserve(_ length: Int) {
         guard length > capacity else { return }
-        first.deallocate()
-        second.deallocate()
-        first = UnsafeMutablePointer<Float>.allocate(capacity: length)
-        second = UnsafeMutablePointer<Float>.allocate(capacity: length)
+        buffer.deallocate()
+        buffer = UnsafeMutablePointer<Float>.allocate(capacity: length)
         capacity = length
     }
 
     deinit {
-        first.deallocate()
-        second.deallocate()
+        buffer.deallocate()
     }
 }
 
