@@ -101,6 +101,7 @@ public struct BertNormalizer: Sendable, Equatable {
 /// punctuation character — ASCII punctuation (including `$ + < = > ^ \` | ~`) and Unicode
 /// categories P* — as a word of its own.
 public struct BertPreTokenizer: Sendable, Equatable {
+    /// The pre-tokenizer (it has no settings).
     public init() {}
 
     /// The words of `text`.
