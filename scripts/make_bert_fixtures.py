@@ -46,6 +46,10 @@ from tokenizers import Tokenizer
 from torch import nn
 from transformers import BertConfig, BertModel, BertTokenizer
 
+# The digests and the IPT adapter of the BART and tokenizer fixtures (same folder).
+from make_bart_fixtures import Adapter
+from make_tokenizer_fixtures import fnv1a64, ids_digest
+
 torch.set_num_threads(1)
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 MODEL_FIXTURES = os.path.join(ROOT, "Tests", "IPTModelsTests", "Fixtures")
@@ -54,17 +58,6 @@ SHARED = os.path.join(ROOT, "..", "shared", "data", "crossfit16")
 TEMPERATURE = 0.05
 EPSILON = 0.1
 BOTTLENECK = 4
-
-
-def fnv1a64(text):
-    h = 0xCBF29CE484222325
-    for b in text.encode("utf-8"):
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return f"{h:016x}"
-
-
-def ids_digest(ids):
-    return fnv1a64(",".join(str(i) for i in ids))
 
 
 def dump(path, value):
@@ -260,15 +253,6 @@ def tiny_model():
             else:
                 p.copy_(0.2 * torch.randn(p.shape, generator=generator))
     return model
-
-
-class Adapter(nn.Module):
-    def __init__(self, down, up):
-        super().__init__()
-        self.down, self.up = down, up
-
-    def forward(self, x):
-        return x + torch.nn.functional.silu(x @ self.down) @ self.up
 
 
 def install_adapters(model, flat):

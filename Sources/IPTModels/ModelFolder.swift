@@ -95,6 +95,22 @@ public struct ModelFolder: Sendable {
         }
     }
 
+    /// The checkpoint with `prefix` taken off the keys that have it (the keys of a model with a
+    /// task head, such as `model.` or `bert.`).
+    ///
+    /// - Throws: ``ModelLoadError/invalidWeights(path:problem:)`` naming `source` when a tensor is
+    ///   stored both with and without the prefix.
+    static func strippingPrefix(_ prefix: String, from tensors: [String: Tensor], source: String) throws -> [String: Tensor] {
+        var renamed: [String: Tensor] = [:]
+        for (key, tensor) in tensors {
+            let name = key.hasPrefix(prefix) ? String(key.dropFirst(prefix.count)) : key
+            guard renamed.updateValue(tensor, forKey: name) == nil else {
+                throw ModelLoadError.invalidWeights(path: source, problem: "tensor \(name) is stored both with and without the \(prefix) prefix")
+            }
+        }
+        return renamed
+    }
+
     /// Reads the shards listed in `model.safetensors.index.json` (`{"weight_map": {name: file}}`).
     private func readShards(integerBuffers: Set<String>) throws -> [String: Tensor] {
         struct Index: Decodable { let weight_map: [String: String] }

@@ -33,9 +33,6 @@ public protocol PromptTunableModel: AnyObject {
     /// prompt initialisation from sampled vocabulary or from a text.
     func embeddingRows(_ ids: [Int32]) -> Tensor
 
-    /// Throws when a prompt of `promptLength` vectors plus `textLength` input tokens do not fit.
-    func checkInputLength(promptLength: Int, textLength: Int) throws
-
     /// The layout of the IPT adapter subspace (two adapters per layer).
     func adapterLayout(bottleneckSize: Int) -> AdapterLayout
 
@@ -64,6 +61,19 @@ public protocol PromptTunableModel: AnyObject {
     /// the model's defaults.
     func generate(_ inputs: TokenBatch, prompt: PromptInput?, adapters: AdapterWeights?,
                   configuration: GenerationConfiguration?) throws -> [[Int32]]
+}
+
+extension PromptTunableModel {
+    /// Checks that a prompt of `promptLength` vectors plus `textLength` input tokens fit the
+    /// ``maximumInputLength`` positions; callers truncate the text to
+    /// `maximumInputLength - promptLength`.
+    ///
+    /// - Throws: ``ModelInputError/sequenceTooLong(promptLength:textLength:maximum:)``.
+    public func checkInputLength(promptLength: Int, textLength: Int) throws {
+        if promptLength + textLength > maximumInputLength {
+            throw ModelInputError.sequenceTooLong(promptLength: promptLength, textLength: textLength, maximum: maximumInputLength)
+        }
+    }
 }
 
 extension BartForConditionalGeneration: PromptTunableModel {

@@ -47,6 +47,22 @@ public struct TokenBatch: Equatable, Sendable {
         self.length = length
     }
 
+    /// The ids with padded positions set to `paddingID`, after checking that every real id is a
+    /// row of a `vocabularySize`-row embedding.
+    ///
+    /// - Throws: ``ModelInputError/tokenOutOfRange(id:vocabularySize:)``.
+    func checkedIDs(vocabularySize: Int, paddingID: Int32) throws -> [Int32] {
+        var checked = ids
+        for i in checked.indices {
+            if !mask[i] {
+                checked[i] = paddingID
+            } else if checked[i] < 0 || Int(checked[i]) >= vocabularySize {
+                throw ModelInputError.tokenOutOfRange(id: checked[i], vocabularySize: vocabularySize)
+            }
+        }
+        return checked
+    }
+
     /// The mask as rows (the layout of ``IPTCore/AttentionMask/keyPadding``).
     public var maskRows: [[Bool]] {
         (0..<batchSize).map { Array(mask[($0 * length)..<(($0 + 1) * length)]) }

@@ -28,8 +28,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     private let splitter: AddedTokenSplitter
     private let decoder: ByteLevelDecoder
     private let idsByToken: [String: Int32]
-    private let tokensByID: [String?]
-    private let isSpecialID: [Bool]
+    private let table: TokenTable
     /// With `ignore_merges`, a pre-token that is itself in the vocabulary is one token.
     private let wholeWordIDs: [String: Int32]?
     private let cache: WordCache
@@ -67,23 +66,13 @@ public final class ByteLevelBPETokenizer: Tokenizer {
                                 unknownID: configuration.modelUnknownID, fusesUnknown: configuration.fusesUnknown)
         var idsByToken = configuration.vocabulary
         for token in configuration.addedTokens { idsByToken[token.content] = token.id }
-        let largestID = max(configuration.vocabulary.values.max() ?? -1,
-                            configuration.addedTokens.map(\.id).max() ?? -1)
-        var tokensByID = [String?](repeating: nil, count: Int(largestID) + 1)
-        for (token, id) in configuration.vocabulary { tokensByID[Int(id)] = token }
-        var isSpecialID = [Bool](repeating: false, count: tokensByID.count)
-        for token in configuration.addedTokens {
-            tokensByID[Int(token.id)] = token.content
-            isSpecialID[Int(token.id)] = token.isSpecial
-        }
+        table = TokenTable(vocabulary: configuration.vocabulary, addedTokens: configuration.addedTokens)
         self.idsByToken = idsByToken
-        self.tokensByID = tokensByID
-        self.isSpecialID = isSpecialID
-        vocabularySize = tokensByID.count
+        vocabularySize = table.tokens.count
         wholeWordIDs = configuration.ignoresMerges ? configuration.vocabulary : nil
         addedTokens = configuration.addedTokens
         splitter = AddedTokenSplitter(tokens: configuration.addedTokens)
-        decoder = ByteLevelDecoder(tokens: tokensByID)
+        decoder = ByteLevelDecoder(tokens: table.tokens)
         preTokenizer = configuration.preTokenizer
         postProcessor = configuration.postProcessor
         bosTokenID = configuration.roles.bos
@@ -95,10 +84,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
 
     public func id(forToken token: String) -> Int32? { idsByToken[token] }
 
-    public func token(forID id: Int32) -> String? {
-        guard id >= 0, Int(id) < tokensByID.count else { return nil }
-        return tokensByID[Int(id)]
-    }
+    public func token(forID id: Int32) -> String? { table.token(forID: id) }
 
     public func encodeWithoutSpecialTokens(_ text: String) -> [Int32] {
         var text = text
@@ -139,7 +125,7 @@ public final class ByteLevelBPETokenizer: Tokenizer {
     }
 
     public func decode(_ ids: [Int32], skipSpecialTokens: Bool, cleanUpTokenizationSpaces: Bool) -> String {
-        let text = decoder.decode(ids) { id in skipSpecialTokens && isSpecialID[Int(id)] }
+        let text = decoder.decode(ids) { id in skipSpecialTokens && table.isSpecial(id) }
         return cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text
     }
 }

@@ -3,6 +3,16 @@ import Foundation
 // Parts of a Hugging Face `tokenizer.json` (and `vocab.json`) that every tokenizer model shares:
 // the vocabulary object, the added tokens and the post-processor.
 
+/// A tokenizer.json's root and its `model` object (both checked to be objects).
+func readTokenizerJSON(_ url: URL) throws -> (root: JSONField, model: JSONField) {
+    let root = try JSONField.read(url)
+    _ = try root.members()
+    let model = root.child("model")
+    if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
+    _ = try model.members()
+    return (root, model)
+}
+
 /// The bound on ids for a tokenizer of `tokenCount` tokens (vocabulary and added tokens).
 ///
 /// Tokenizers keep tables indexed by id, one entry per id up to the largest, so one huge id in a

@@ -83,11 +83,7 @@ extension WordPieceTokenizer {
     // MARK: - tokenizer.json
 
     private static func configurationFromTokenizerJSON(_ url: URL, settings: TokenizerSettings) throws -> Configuration {
-        let root = try JSONField.read(url)
-        _ = try root.members()
-        let model = root.child("model")
-        if model.isAbsentOrNull { throw model.failure("missing: a tokenizer.json needs a model") }
-        _ = try model.members()
+        let (root, model) = try readTokenizerJSON(url)
         let typeField = model.child("type")
         let type = try typeField.string()
         guard type == "WordPiece" else { throw typeField.unsupported("model type '\(type)' (only WordPiece)") }

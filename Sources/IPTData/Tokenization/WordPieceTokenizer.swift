@@ -38,8 +38,7 @@ public final class WordPieceTokenizer: Tokenizer {
     public let maximumCharactersPerWord: Int
 
     private let idsByBytes: [[UInt8]: Int32]
-    private let tokensByID: [String?]
-    private let isSpecialID: [Bool]
+    private let table: TokenTable
     private let unknownModelID: Int32
     private let rawSplitter: AddedTokenSplitter
     private let normalizedSplitter: AddedTokenSplitter
@@ -73,18 +72,9 @@ public final class WordPieceTokenizer: Tokenizer {
         var idsByBytes: [[UInt8]: Int32] = [:]
         idsByBytes.reserveCapacity(configuration.vocabulary.count)
         for (token, id) in configuration.vocabulary { idsByBytes[Array(token.utf8)] = id }
-        let largestID = max(configuration.vocabulary.values.max() ?? -1, configuration.addedTokens.map(\.id).max() ?? -1)
-        var tokensByID = [String?](repeating: nil, count: Int(largestID) + 1)
-        for (token, id) in configuration.vocabulary { tokensByID[Int(id)] = token }
-        var isSpecialID = [Bool](repeating: false, count: tokensByID.count)
-        for token in configuration.addedTokens {
-            tokensByID[Int(token.id)] = token.content
-            isSpecialID[Int(token.id)] = token.isSpecial
-        }
+        table = TokenTable(vocabulary: configuration.vocabulary, addedTokens: configuration.addedTokens)
         self.idsByBytes = idsByBytes
-        self.tokensByID = tokensByID
-        self.isSpecialID = isSpecialID
-        vocabularySize = tokensByID.count
+        vocabularySize = table.tokens.count
         // The loaders check that the unknown token is in the vocabulary.
         unknownModelID = configuration.vocabulary[configuration.unknownToken] ?? 0
         continuingSubwordPrefix = configuration.continuingSubwordPrefix
@@ -113,10 +103,7 @@ public final class WordPieceTokenizer: Tokenizer {
         addedTokens.last { $0.content == token }?.id ?? idsByBytes[Array(token.utf8)]
     }
 
-    public func token(forID id: Int32) -> String? {
-        guard id >= 0, Int(id) < tokensByID.count else { return nil }
-        return tokensByID[Int(id)]
-    }
+    public func token(forID id: Int32) -> String? { table.token(forID: id) }
 
     public func encodeWithoutSpecialTokens(_ text: String) -> [Int32] {
         var ids: [Int32] = []
@@ -183,7 +170,7 @@ public final class WordPieceTokenizer: Tokenizer {
         var text = ""
         var isFirst = true
         for id in ids {
-            guard let token = token(forID: id), !(skipSpecialTokens && isSpecialID[Int(id)]) else { continue }
+            guard let token = token(forID: id), !(skipSpecialTokens && table.isSpecial(id)) else { continue }
             var piece: String
             if isFirst {
                 piece = token

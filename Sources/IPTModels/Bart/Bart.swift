@@ -401,17 +401,6 @@ public final class BartForConditionalGeneration: Module {
     /// Positions available to prompt plus input text (and to the decoder sequence).
     public var maximumInputLength: Int { configuration.maximumPositions }
 
-    /// Checks that a prompt of `promptLength` vectors plus `textLength` input tokens fit the
-    /// position table; callers truncate the text to `maximumInputLength - promptLength`.
-    ///
-    /// - Throws: ``ModelInputError/sequenceTooLong(promptLength:textLength:maximum:)``.
-    public func checkInputLength(promptLength: Int, textLength: Int) throws {
-        if promptLength + textLength > configuration.maximumPositions {
-            throw ModelInputError.sequenceTooLong(promptLength: promptLength, textLength: textLength,
-                                                  maximum: configuration.maximumPositions)
-        }
-    }
-
     /// The layout of the IPT adapter subspace for this model (two adapters per layer).
     ///
     /// - Parameter bottleneckSize: r; default 16 (the paper's).
@@ -422,16 +411,7 @@ public final class BartForConditionalGeneration: Module {
 
     /// The ids with padded positions set to the pad id, after checking every real id.
     func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
-        let vocabulary = configuration.vocabularySize
-        var ids = batch.ids
-        for i in ids.indices {
-            if !batch.mask[i] {
-                ids[i] = configuration.padTokenID
-            } else if ids[i] < 0 || Int(ids[i]) >= vocabulary {
-                throw ModelInputError.tokenOutOfRange(id: ids[i], vocabularySize: vocabulary)
-            }
-        }
-        return ids
+        try batch.checkedIDs(vocabularySize: configuration.vocabularySize, paddingID: configuration.padTokenID)
     }
 
     /// Runs the encoder.

@@ -46,13 +46,7 @@ extension BartForConditionalGeneration {
     /// - Throws: ``ModelLoadError/parameters(path:_:)`` listing every missing and unexpected key
     ///   and every shape mismatch, or ``ModelLoadError/invalidWeights(path:problem:)``.
     public func load(checkpoint tensors: [String: Tensor], source: String) throws {
-        var renamed: [String: Tensor] = [:]
-        for (key, tensor) in tensors {
-            let name = key.hasPrefix("model.") ? String(key.dropFirst("model.".count)) : key
-            guard renamed.updateValue(tensor, forKey: name) == nil else {
-                throw ModelLoadError.invalidWeights(path: source, problem: "tensor \(name) is stored both with and without the model. prefix")
-            }
-        }
+        var renamed = try ModelFolder.strippingPrefix("model.", from: tensors, source: source)
         for ignored in ["encoder.version", "decoder.version"] { renamed[ignored] = nil }
 
         var bias = Tensor.zeros([configuration.vocabularySize])

@@ -158,17 +158,6 @@ public final class BertEncoder: Module {
     /// An encoder generates no text: predictions come from option scoring.
     public var supportsGeneration: Bool { false }
 
-    /// Checks that a prompt of `promptLength` vectors plus `textLength` input tokens fit the
-    /// position table.
-    ///
-    /// - Throws: ``ModelInputError/sequenceTooLong(promptLength:textLength:maximum:)``.
-    public func checkInputLength(promptLength: Int, textLength: Int) throws {
-        if promptLength + textLength > configuration.maximumPositions {
-            throw ModelInputError.sequenceTooLong(promptLength: promptLength, textLength: textLength,
-                                                  maximum: configuration.maximumPositions)
-        }
-    }
-
     /// The layout of the adapter subspace: two adapters in each of the encoder's layers.
     ///
     /// - Parameter bottleneckSize: r; default 16 (the paper's).
@@ -180,20 +169,6 @@ public final class BertEncoder: Module {
     /// Rows of the word embedding, `(ids.count, C)` (prompt initialisation).
     public func embeddingRows(_ ids: [Int32]) -> Tensor {
         withoutGradients { wordEmbedding(ids, shape: [ids.count]) }
-    }
-
-    /// The ids with padded positions set to the pad id, after checking every real id.
-    func checkedIDs(_ batch: TokenBatch) throws -> [Int32] {
-        let vocabulary = configuration.vocabularySize
-        var ids = batch.ids
-        for i in ids.indices {
-            if !batch.mask[i] {
-                ids[i] = configuration.padTokenID
-            } else if ids[i] < 0 || Int(ids[i]) >= vocabulary {
-                throw ModelInputError.tokenOutOfRange(id: ids[i], vocabularySize: vocabulary)
-            }
-        }
-        return ids
     }
 
     /// The last hidden states.
@@ -215,7 +190,7 @@ public final class BertEncoder: Module {
         try prompt?.validate(hiddenSize: c, batchSize: b)
         try adapters?.validate(encoderLayers: configuration.layers, decoderLayers: 0, hiddenSize: c)
         try checkInputLength(promptLength: n, textLength: t)
-        let ids = try checkedIDs(inputs)
+        let ids = try inputs.checkedIDs(vocabularySize: configuration.vocabularySize, paddingID: configuration.padTokenID)
         var x = wordEmbedding(ids, shape: [b, t])
         var mask = inputs.maskRows
         if let prompt {

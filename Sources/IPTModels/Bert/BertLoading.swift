@@ -45,13 +45,7 @@ extension BertEncoder {
     /// - Throws: ``ModelLoadError/parameters(path:_:)`` listing every missing and unexpected key
     ///   and every shape mismatch, or ``ModelLoadError/invalidWeights(path:problem:)``.
     public func load(checkpoint tensors: [String: Tensor], source: String) throws {
-        var renamed: [String: Tensor] = [:]
-        for (key, tensor) in tensors {
-            let name = key.hasPrefix("bert.") ? String(key.dropFirst("bert.".count)) : key
-            guard renamed.updateValue(tensor, forKey: name) == nil else {
-                throw ModelLoadError.invalidWeights(path: source, problem: "tensor \(name) is stored both with and without the bert. prefix")
-            }
-        }
+        var renamed = try ModelFolder.strippingPrefix("bert.", from: tensors, source: source)
         let ignoredPrefixes = ["pooler.", "cls.", "classifier.", "qa_outputs."]
         for key in renamed.keys where ignoredPrefixes.contains(where: key.hasPrefix) || Self.ignoredBuffers.contains(key) {
             renamed[key] = nil
