@@ -231,7 +231,8 @@ public enum BLAS {
               beta, c, blasint(ldc))
             return
         }
-        let blockSize = (extent / granule + parts - 1) / parts * granule
+        // Whole granules per part, enough parts of them to cover the extent (its last part may be short).
+        let blockSize = ((extent + parts - 1) / parts + granule - 1) / granule * granule
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let start = part * blockSize, count = min(extent, start + blockSize) - start
             guard count > 0 else { return }
