@@ -3,11 +3,22 @@ import Foundation
 
 /// Splits element-wise work across the machine's cores when it is large enough to pay for it.
 public enum Parallel {
-    /// Worker count (the online processors; `IPT_NUM_THREADS` overrides).
-    public static let workers: Int = {
+    /// Worker count: the online processors, `IPT_NUM_THREADS` when set, or the last
+    /// ``setWorkerCount(_:)``. Element-wise kernels and large GEMMs are split across this many threads.
+    public static var workers: Int { workerCount }
+
+    private static var workerCount: Int = {
         if let s = ProcessInfo.processInfo.environment["IPT_NUM_THREADS"], let n = Int(s), n >= 1 { return n }
         return max(1, ProcessInfo.processInfo.activeProcessorCount)
     }()
+
+    /// Sets ``workers`` for the rest of the process, e.g. to 1 when several models run on their own
+    /// threads at once (the demo's per-task workers), so that they do not oversubscribe the cores.
+    /// Call it before starting concurrent work: it is not synchronised with running kernels.
+    public static func setWorkerCount(_ n: Int) {
+        precondition(n >= 1, "worker count must be positive")
+        workerCount = n
+    }
 
     /// Calls `body` on disjoint ranges covering `0..<count`, concurrently when `count` is at least
     /// `2 * minimumChunk`. Ranges are contiguous and their boundaries depend only on `count`, so

@@ -81,8 +81,8 @@ public final class PaperPipeline {
     /// - Parameters:
     ///   - models: copies of the same frozen backbone (loaded from the same folder), one per task
     ///     run at the same time; one model runs the tasks one after another. On a machine with c
-    ///     cores, c models with one BLAS thread each keep the cores busier than one model with c
-    ///     BLAS threads, because the demo's matrices are small.
+    ///     cores, c models with one thread each (``Parallel/setWorkerCount(_:)``) keep the cores
+    ///     busier than one model with c threads, because the demo's matrices are small.
     ///   - tokenizer: the backbone's tokenizer.
     ///   - identity: the backbone's identity, recorded in every artifact.
     ///   - dataDirectory: the CrossFit data folder.

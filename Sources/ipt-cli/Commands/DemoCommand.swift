@@ -23,7 +23,7 @@ struct DemoCommand: ParsableCommand {
     @Flag(name: .long, help: "A shorter run on 8 seen and 4 unseen classification tasks (about 3 minutes).") var quick = false
     @Option(name: .long, help: "Model folder (default: Resources/model of this repository).") var model: String?
     @Option(name: .long, help: "Task folder with tasks.json and splits/default.json (default: Resources/tasks).") var tasks: String?
-    @Option(name: .long, help: "Tasks tuned at once, each on its own copy of the model with one BLAS thread (default: the number of cores, at most 4).")
+    @Option(name: .long, help: "Tasks tuned at once, each on its own copy of the model and one thread (default: the number of cores, at most 4).")
     var workers: Int?
     @Flag(name: .long, help: "Continue a stopped demo.") var resume = false
     @Flag(name: .long, help: "Replace an earlier demo in the output folder.") var overwrite = false
@@ -56,10 +56,10 @@ struct DemoCommand: ParsableCommand {
         let workerCount = workers ?? min(4, ProcessInfo.processInfo.activeProcessorCount)
         var models: [any Backbone] = [backbone]
         while models.count < workerCount { models.append(try ModelOptions.load(modelFolder).model) }
-        // The demo's matrices are small: one BLAS thread per task keeps the cores busier than
-        // several threads on one task (an explicit OPENBLAS_NUM_THREADS is respected).
-        if workerCount > 1 && ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] == nil {
-            BLAS.setThreadCount(1)
+        // The demo's matrices are small: one thread per task keeps the cores busier than several
+        // threads on one task (an explicit IPT_NUM_THREADS is respected).
+        if workerCount > 1 && ProcessInfo.processInfo.environment["IPT_NUM_THREADS"] == nil {
+            Parallel.setWorkerCount(1)
         }
         let configuration = PipelineConfiguration.demo(quick: quick)
         let pipeline = try PaperPipeline(models: models, tokenizer: tokenizer, identity: identity, dataDirectory: dataURL,
