@@ -15,8 +15,9 @@ import IPTCore
 //                                     BART-base's embedding, L = 2^26)
 //   ipt-bench said-pieces [--size base|tiny] [--steps S] [--warmup W]
 //                                     median milliseconds of each piece of the said step
-//   ipt-bench gemm [--seconds S] [--json] [--cpu-time]
-//                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time)
+//   ipt-bench gemm [--seconds S] [--json] [--cpu-time] [--direct [--threads N]]
+//                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time;
+//                                     --direct: OpenBLAS alone with N threads of its own, no IPTCore split)
 //   ipt-bench tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]
 //                                     tokens/s of the byte-level BPE tokenizer, single-threaded, next to
 //                                     Hugging Face tokenizers run by PATH (default /work/main/.venv/bin/python
@@ -31,7 +32,8 @@ func option(_ name: String) -> String? {
 switch arguments.first {
 case "gemm":
     GemmBenchmark.run(seconds: option("--seconds").flatMap(Double.init) ?? 1, json: arguments.contains("--json"),
-                     cpuTime: arguments.contains("--cpu-time"))
+                     cpuTime: arguments.contains("--cpu-time"), direct: arguments.contains("--direct"),
+                     threads: option("--threads").flatMap(Int.init) ?? Parallel.workers)
 case "workload":
     var settings = TrainingWorkloads.Settings()
     settings.size = option("--size") ?? settings.size
@@ -113,6 +115,6 @@ case "train-tokenizer":
 default:
     print("usage: ipt-bench compare [--size base|tiny|both] [--workloads LIST] [--rounds R] [--threads N] [--steps S] [--warmup W]"
           + " [--python PATH] [--peer PATH] [--memory-limit-gb G] [--no-gemm] | workload NAME [--size S] [--steps S] [--warmup W]"
-          + " | said-pieces [--size S] [--steps S] [--warmup W] | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
+          + " | said-pieces [--size S] [--steps S] [--warmup W] | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] [--direct [--threads N]] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
           + " | train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
 }
