@@ -32,7 +32,10 @@ let package = Package(
         .systemLibrary(name: "CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CLAPACKE", providers: [.apt(["liblapacke-dev"])]),
 
-        .target(name: "IPTCore", dependencies: ["CBLAS", "CLAPACKE"]),
+        // AVX-512 kernels chosen at run time (Swift itself compiles for baseline x86-64).
+        .target(name: "CIPTKernels"),
+
+        .target(name: "IPTCore", dependencies: ["CBLAS", "CLAPACKE", "CIPTKernels"]),
         .target(name: "IPTModels", dependencies: ["IPTCore"]),
         .target(name: "IPTData", dependencies: ["IPTCore"]),
         .target(name: "IPTTraining", dependencies: ["IPTCore", "IPTModels", "IPTData"]),

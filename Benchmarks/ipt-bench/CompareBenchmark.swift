@@ -89,8 +89,9 @@ enum CompareBenchmark {
 
     // MARK: - sgemm
 
-    /// Prints the library's sgemm rate on BART-base shapes next to every OpenBLAS kernel family the
-    /// CPU runs and to PyTorch's matmul; returns the library's rate (GFLOP/s).
+    /// Prints the library's sgemm rate on BART-base shapes next to that of OpenBLAS alone (its own
+    /// threads, no IPTCore split) with every kernel family the CPU runs, and to PyTorch's matmul;
+    /// returns the library's rate (GFLOP/s).
     static func sgemmSection(executable: String, options: Options) throws -> Double? {
         let cpu = CPUFeatures.current
         var rates: [(String, Double)] = []
@@ -100,7 +101,9 @@ enum CompareBenchmark {
             for family in ["auto"] + families {
                 var environment: [String: String?] = ["OPENBLAS_NUM_THREADS": "\(options.threads)"]
                 if family != "auto" { environment["OPENBLAS_CORETYPE"] = family }
-                let outcome = runChild(executable, ["gemm", "--seconds", "0.3", "--json"], environment: environment, limit: options)
+                // The kernel families run OpenBLAS alone with its own threads; the library runs IPTCore's path.
+                let arguments = ["gemm", "--seconds", "0.3", "--json"] + (family == "auto" ? [] : ["--direct", "--threads", "\(options.threads)"])
+                let outcome = runChild(executable, arguments, environment: environment, limit: options)
                 guard let line = outcome.lines.last(where: { $0.contains("gflops") }),
                       let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
                       let rate = object["gflops"] as? Double else {

@@ -24,11 +24,23 @@ enum GemmBenchmark {
     ///   - json: print only `{"gflops": overall, "core": kernel family}` (for `ipt-bench compare`).
     ///   - cpuTime: time by the process's CPU time instead of the wall clock: GFLOP per CPU-second,
     ///     the per-core rate with one thread, which other processes' load disturbs much less.
-    static func run(seconds: Double, json: Bool = false, cpuTime: Bool = false) {
+    ///   - direct: call OpenBLAS's `cblas_sgemm` itself with `threads` OpenBLAS threads, bypassing
+    ///     IPTCore's split across its workers: the rate OpenBLAS reaches on its own, the yardstick
+    ///     for the library's rate.
+    static func run(seconds: Double, json: Bool = false, cpuTime: Bool = false, direct: Bool = false, threads: Int = Parallel.workers) {
         let info = BLAS.info
         let report: (String) -> Void = { if !json { print($0) } }
         report("BLAS: \(info.library)")
-        report("core: \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
+        report("core: \(info.coreName) (\(info.coreSource)), threads \(direct ? threads : info.threads)"
+               + (direct ? " (OpenBLAS's own threading)" : " (IPTCore's split)"))
+        typealias Sgemm = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float, UnsafePointer<Float>?, Int32,
+                                          UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+        // OpenBLAS is loaded with RTLD_GLOBAL by IPTCore (BLAS.info above loaded it).
+        let openBLAS = direct ? dlsym(UnsafeMutableRawPointer(bitPattern: 0), "cblas_sgemm").map { unsafeBitCast($0, to: Sgemm.self) } : nil
+        if direct {
+            guard openBLAS != nil else { print("ipt-bench gemm --direct: cblas_sgemm not found"); return }
+            BLAS.setThreadCount(threads)
+        }
         report(row("shape", "m", "n", "k", "ms", "GFLOP/s"))
         var totalFlops = 0.0, totalSeconds = 0.0
         var generator = RandomGenerator(seed: 1)
@@ -41,6 +53,12 @@ enum GemmBenchmark {
                 a.withUnsafeBufferPointer { pa in
                     b.withUnsafeBufferPointer { pb in
                         c.withUnsafeMutableBufferPointer { pc in
+                            if let openBLAS {
+                                // CblasRowMajor 101, CblasNoTrans 111, CblasTrans 112.
+                                openBLAS(101, s.transposeA ? 112 : 111, s.transposeB ? 112 : 111, Int32(s.m), Int32(s.n), Int32(s.k),
+                                         1, pa.baseAddress!, Int32(lda), pb.baseAddress!, Int32(ldb), 0, pc.baseAddress!, Int32(s.n))
+                                return
+                            }
                             BLAS.sgemm(transposeA: s.transposeA, transposeB: s.transposeB, m: s.m, n: s.n, k: s.k,
                                        alpha: 1, a: pa.baseAddress!, lda: lda, b: pb.baseAddress!, ldb: ldb,
                                        beta: 0, c: pc.baseAddress!, ldc: s.n)

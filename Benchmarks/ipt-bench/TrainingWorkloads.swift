@@ -152,6 +152,48 @@ enum TrainingWorkloads {
         }
     }
 
+    /// Times the pieces of the `said` step (median over `steps` after `warmup`): writing
+    /// theta0 + P z into the weights, the forward pass and loss, the backward pass with every
+    /// weight's gradient, the pull-back to z (all transposes), and clipping + AdamW.
+    static func saidPieces(_ s: Settings) throws -> [(String, Double)] {
+        guard let configuration = configuration(size: s.size) else { throw BenchError("unknown size \(s.size)") }
+        var generator = RandomGenerator(seed: 0)
+        let model = BartForConditionalGeneration(configuration: configuration, generator: &generator)
+        model.freeze()
+        let vocabulary = configuration.vocabularySize
+        func randomRows(_ length: Int) -> [[Int32]] {
+            (0..<s.batch).map { _ in (0..<length).map { _ in Int32(4 + generator.nextInt(below: vocabulary - 4)) } }
+        }
+        let batch = TaskBatch(inputs: TokenBatch(randomRows(s.inputLength), paddingID: configuration.padTokenID),
+                              targets: TokenBatch(randomRows(s.targetLength), paddingID: configuration.padTokenID))
+        let prompt = PromptInput.shared(Tensor.zeros([s.promptLength, configuration.hiddenSize]))
+        let said = FastfoodReparameterization(parameters: model.namedParameters(), dimension: s.dimension, seed: 0)
+        let optimizer = AdamW(parameters: said.trainableParameters, learningRate: 1e-4, weightDecay: 0)
+        let labels = ["apply theta0 + P z", "forward + loss", "backward (all weight gradients)", "pull-back to z (transposes)",
+                      "clip + AdamW"]
+        var times = [[Double]](repeating: [], count: labels.count)
+        for step in 0..<(s.warmup + s.steps) {
+            var loss = Tensor.zeros([1])
+            let pieces: [() throws -> Void] = [
+                { said.apply() },
+                { loss = try model.loss(batch: batch, prompt: prompt, epsilon: 0.1, reduction: .sum) },
+                { loss.backward() },
+                { said.accumulateGradients() },
+                {
+                    GradientClipping.clip(said.trainableParameters.map(\.parameter), maximumNorm: 0.1)
+                    optimizer.step()
+                    for (_, p) in said.trainableParameters { p.zeroGradient() }
+                },
+            ]
+            for (i, piece) in pieces.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                try piece()
+                if step >= s.warmup { times[i].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6) }
+            }
+        }
+        return zip(labels, times.map(medianOf)).map { ($0, $1) }
+    }
+
     /// Runs `warmup + steps` steps of one workload and returns its timings and peak memory.
     static func run(_ name: String, _ s: Settings) throws -> Result {
         let step = try makeStep(name, s)

@@ -13,8 +13,11 @@ import IPTCore
 //   ipt-bench fastfood [--count D] [--dim d]
 //                                     the pieces of one tensor's Fastfood projection (default:
 //                                     BART-base's embedding, L = 2^26)
-//   ipt-bench gemm [--seconds S] [--json] [--cpu-time]
-//                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time)
+//   ipt-bench said-pieces [--size base|tiny] [--steps S] [--warmup W]
+//                                     median milliseconds of each piece of the said step
+//   ipt-bench gemm [--seconds S] [--json] [--cpu-time] [--direct [--threads N]]
+//                                     sgemm GFLOP/s at BART-base shapes (per CPU-second with --cpu-time;
+//                                     --direct: OpenBLAS alone with N threads of its own, no IPTCore split)
 //   ipt-bench tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]
 //                                     tokens/s of the byte-level BPE tokenizer, single-threaded, next to
 //                                     Hugging Face tokenizers run by PATH (default /work/main/.venv/bin/python
@@ -29,7 +32,8 @@ func option(_ name: String) -> String? {
 switch arguments.first {
 case "gemm":
     GemmBenchmark.run(seconds: option("--seconds").flatMap(Double.init) ?? 1, json: arguments.contains("--json"),
-                     cpuTime: arguments.contains("--cpu-time"))
+                     cpuTime: arguments.contains("--cpu-time"), direct: arguments.contains("--direct"),
+                     threads: option("--threads").flatMap(Int.init) ?? Parallel.workers)
 case "workload":
     var settings = TrainingWorkloads.Settings()
     settings.size = option("--size") ?? settings.size
@@ -43,6 +47,22 @@ case "workload":
         print(String(decoding: try encoder.encode(result), as: UTF8.self))
     } catch {
         print("ipt-bench workload: \(error)")
+        exit(1)
+    }
+case "said-pieces":
+    var settings = TrainingWorkloads.Settings()
+    settings.size = option("--size") ?? settings.size
+    settings.steps = option("--steps").flatMap(Int.init) ?? settings.steps
+    settings.warmup = option("--warmup").flatMap(Int.init) ?? 1
+    do {
+        var total = 0.0
+        for (label, milliseconds) in try TrainingWorkloads.saidPieces(settings) {
+            print(label.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%10.1f ms", milliseconds))
+            total += milliseconds
+        }
+        print("total".padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%10.1f ms", total))
+    } catch {
+        print("ipt-bench said-pieces: \(error)")
         exit(1)
     }
 case "fastfood":
@@ -95,6 +115,6 @@ case "train-tokenizer":
 default:
     print("usage: ipt-bench compare [--size base|tiny|both] [--workloads LIST] [--rounds R] [--threads N] [--steps S] [--warmup W]"
           + " [--python PATH] [--peer PATH] [--memory-limit-gb G] [--no-gemm] | workload NAME [--size S] [--steps S] [--warmup W]"
-          + " | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
+          + " | said-pieces [--size S] [--steps S] [--warmup W] | fastfood [--count D] [--dim d] | gemm [--seconds S] [--json] [--cpu-time] [--direct [--threads N]] | tokenize [--tokenizer DIR] [--crossfit DIR] [--lines N] [--repeat R] [--python PATH]"
           + " | train-tokenizer --corpus FILE [--vocab-size N] [--min-frequency F]")
 }

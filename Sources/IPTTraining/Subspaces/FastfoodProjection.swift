@@ -50,12 +50,18 @@ public struct FastfoodTransform: Sendable {
         partial.withUnsafeMutableBufferPointer { sums in
             let out = sums.baseAddress!
             Parallel.forEachChunk(sums.count, minimumChunk: 1) { workers in
+                let chunk = FastfoodTransform.passBlock
+                let values = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+                defer { values.deallocate() }
                 for w in workers {
                     var s = 0.0
-                    for block in (w * perWorker)..<min(blocks, (w + 1) * perWorker) {
-                        let v = g.normal16(block * 16)
-                        let valid = min(16, l - block * 16)
-                        for j in 0..<valid { s += Double(v[j] * v[j]) }
+                    let end = min(l, (w + 1) * perWorker * 16)
+                    var base = min(end, w * perWorker * 16)
+                    while base < end {
+                        let n = min(chunk, end - base)
+                        g.fillNormals(start: base, count: n, into: values)
+                        for j in 0..<n { s += Double(values[j] * values[j]) }
+                        base += n
                     }
                     out[w] = s
                 }
@@ -104,6 +110,26 @@ public struct FastfoodTransform: Sendable {
     /// not depend on the number of cores).
     static let passBlock = 1 << 14
 
+    /// Calls `body(block, base, count, G, bins)` for the consecutive blocks of `passBlock`
+    /// indices covering `0 ..< L`, concurrently: `G[j]` is the Gaussian draw and `bins[j]` the
+    /// permuted index masked with `binMask`, of index `base + j`.
+    func forEachPassBlock(passBlock: Int = FastfoodTransform.passBlock, binMask: Int,
+                          _ body: (Int, Int, Int, UnsafePointer<Float>, UnsafePointer<UInt32>) -> Void) {
+        let block = min(length, passBlock)
+        let (perm, g) = (permutation, gaussian)
+        Parallel.forEachChunk(length / block, minimumChunk: 1) { blocks in
+            let draws = UnsafeMutablePointer<Float>.allocate(capacity: block)
+            let images = UnsafeMutablePointer<UInt32>.allocate(capacity: block)
+            defer { draws.deallocate(); images.deallocate() }
+            for index in blocks {
+                let base = index * block
+                g.fillNormals(start: base, count: block, into: draws)
+                perm.fillImages(start: base, count: block, binMask: UInt32(binMask), into: images)
+                body(index, base, block, draws, images)
+            }
+        }
+    }
+
     /// `output[0 ..< D] += factor * delta(z)`.
     ///
     /// - Parameters:
@@ -117,21 +143,11 @@ public struct FastfoodTransform: Sendable {
         let b = workspace.buffer
         let tile = transformedZ(z)
         let mask = tile.count - 1
-        let (perm, g) = (permutation, gaussian)
         // b = (H v)[Pi] * G, reading H v from its repeated block.
         tile.withUnsafeBufferPointer { t in
             let a = t.baseAddress!
-            let passBlock = min(l, FastfoodTransform.passBlock)
-            Parallel.forEachChunk(l / passBlock, minimumChunk: 1) { blocks in
-                for block in blocks {
-                    var base = block * passBlock
-                    let end = base + passBlock
-                    while base < end {
-                        let v = g.normal16(base)
-                        for j in 0..<min(16, end - base) { b[base + j] = a[perm(base + j) & mask] * v[j] }
-                        base += 16
-                    }
-                }
+            forEachPassBlock(binMask: mask) { _, base, count, g, bins in
+                for j in 0..<count { b[base + j] = a[Int(bins[j])] * g[j] }
             }
         }
         fastWalshHadamardTransform(b, count: l)
@@ -165,20 +181,11 @@ public struct FastfoodTransform: Sendable {
         let blocks = l / passBlock
         // Per pass block, the sums of G_i b_i by bin Pi(i) mod P; then the blocks in order, in Double.
         var partial = [Float](repeating: 0, count: blocks * bins)
-        let (perm, g) = (permutation, gaussian)
         partial.withUnsafeMutableBufferPointer { sums in
             let out = sums.baseAddress!
-            Parallel.forEachChunk(blocks, minimumChunk: 1) { range in
-                for block in range {
-                    let binsOut = out + block * bins
-                    var base = block * passBlock
-                    let end = base + passBlock
-                    while base < end {
-                        let v = g.normal16(base)
-                        for j in 0..<min(16, end - base) { binsOut[perm(base + j) & mask] += b[base + j] * v[j] }
-                        base += 16
-                    }
-                }
+            forEachPassBlock(passBlock: passBlock, binMask: mask) { block, base, count, g, images in
+                let binsOut = out + block * bins
+                for j in 0..<count { binsOut[Int(images[j])] += b[base + j] * g[j] }
             }
         }
         var folded = [Double](repeating: 0, count: bins)
