@@ -33,16 +33,16 @@ extension PipelineConfiguration {
             evaluation: EvaluationSettings(mode: .optionScoring, batchSize: 32, numBeams: 1, maximumLength: 16,
                                            maximumDevExamples: 16, maximumTestExamples: quick ? 48 : 200),
             labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace, maximumInputLength: 256)
-        let istSteps = quick ? 40 : 60
+        let istSteps = 40
         let tuning = SubspaceTuningConfiguration(
-            subspace: .random(dimension: 5), optimization: settings(0.1, steps: istSteps, eval: istSteps / 3),
+            subspace: .random(dimension: 5), optimization: settings(0.1, steps: istSteps, eval: istSteps / 2),
             evaluation: evaluation, labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace,
             maximumInputLength: 256)
         let fastfood = FastfoodTuningConfiguration(
-            dimension: 5, optimization: settings(0.05, steps: istSteps, eval: istSteps / 3), evaluation: evaluation,
+            dimension: 5, optimization: settings(0.05, steps: istSteps, eval: istSteps / 2), evaluation: evaluation,
             labelSmoothing: 0.1, lossReduction: .mean, targetFormat: .leadingSpace, maximumInputLength: 256)
         var stageTwo = prompt
-        stageTwo.optimization = settings(0.01, steps: quick ? 30 : 40, eval: quick ? 15 : 20)
+        stageTwo.optimization = settings(0.01, steps: 30, eval: 15)
         return PipelineConfiguration(promptTuning: prompt, subspaceFinding: finding, subspaceTuning: tuning,
                                      fastfood: quick ? nil : fastfood, stageTwo: stageTwo, randomSubspace: true,
                                      dataSeed: 100, seenTuningSeed: seenTuning ? 21 : nil)
