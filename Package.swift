@@ -51,7 +51,7 @@ let package = Package(
         // Locates ../shared and committed fixtures for the test targets.
         .target(name: "IPTTestSupport", path: "Tests/IPTTestSupport"),
         .testTarget(name: "IPTCoreTests", dependencies: ["IPTCore", "IPTTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "IPTModelsTests", dependencies: ["IPTCore", "IPTModels", "IPTTestSupport"],
+        .testTarget(name: "IPTModelsTests", dependencies: ["IPTCore", "IPTModels", "IPTData", "IPTTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "IPTDataTests", dependencies: ["IPTCore", "IPTData", "IPTTestSupport"],
                     resources: [.copy("Fixtures")]),
