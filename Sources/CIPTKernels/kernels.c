@@ -8,7 +8,7 @@
 
 #define AVX512 __attribute__((target("avx512f,avx512dq")))
 
-static int has_avx512(void) {
+int ipt_has_avx512(void) {
     static int cached = -1;
     if (cached < 0) {
         __builtin_cpu_init();
@@ -109,19 +109,21 @@ AVX512 static void permutation_avx512(const uint64_t multipliers[4], const uint6
 }
 
 int ipt_counter_normals(uint64_t key, int64_t start, int64_t count, float *out) {
-    if (!has_avx512()) return 0;
+    if (!ipt_has_avx512()) return 0;
     normals_avx512(key, start, count, out);
     return 1;
 }
 
 int ipt_permutation_bins(const uint64_t multipliers[4], const uint64_t addends[4], uint64_t mask, uint64_t shift,
                          int64_t start, int64_t count, uint32_t output_mask, uint32_t *out) {
-    if (!has_avx512()) return 0;
+    if (!ipt_has_avx512()) return 0;
     permutation_avx512(multipliers, addends, mask, shift, start, count, output_mask, out);
     return 1;
 }
 
 #else
+
+int ipt_has_avx512(void) { return 0; }
 
 int ipt_counter_normals(uint64_t key, int64_t start, int64_t count, float *out) {
     (void)key; (void)start; (void)count; (void)out;

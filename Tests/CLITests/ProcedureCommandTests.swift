@@ -107,6 +107,13 @@ struct ProcedureCommandTests {
         _ = try run(["stage-two"] + common + ["--from", path("ist"), "--task", "glue-sst2,superglue-rte", "--learning-rate", "0.1",
                                               "--batch-size", "4", "--output", path("stage-two")] + quick)
         #expect(try results(root.url.appendingPathComponent("stage-two/glue-sst2")).procedure == .stageTwo)
+        // The prompt length is --from's (4 here): an input limit below the default length (100) is fine.
+        let shortInputs = elsewhere.url.appendingPathComponent("short-inputs.json")
+        let shortRun = elsewhere.url.appendingPathComponent("stage-two-short")
+        try Data(#"{"max_input_length": 40}"#.utf8).write(to: shortInputs)
+        _ = try run(["stage-two"] + common + ["--from", path("ist/glue-sst2"), "--task", "glue-sst2", "--config", shortInputs.path,
+                                              "--batch-size", "4", "--output", shortRun.path] + quick)
+        #expect(try results(shortRun).procedure == .stageTwo)
 
         // Evaluate a tuned prompt on a dev file.
         let dev = SharedData.crossfit.appendingPathComponent("glue-sst2/glue-sst2_16_100_dev.tsv").path

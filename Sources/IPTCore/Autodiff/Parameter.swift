@@ -5,14 +5,20 @@
 /// out its plain value: no graph is recorded through it, and ops skip its weight-gradient work
 /// (prompt tuning of a frozen BART needs input gradients only).
 public final class Parameter: @unchecked Sendable {
-    /// The current value. Optimisers write it; the shape never changes.
+    /// The current value; the shape never changes. Assigning replaces it; mutating it through
+    /// this property from another module copies the whole tensor first (Swift's accessors for an
+    /// observed or computed property), so in-place updates go through
+    /// ``withUnsafeMutableValue(_:)``.
     public var value: Tensor {
-        didSet {
-            precondition(value.shape == leaf.shape,
-                         "parameter shape is \(leaf.shape), new value has \(value.shape)")
-            value.node = nil
+        get { current }
+        set {
+            precondition(newValue.shape == leaf.shape,
+                         "parameter shape is \(leaf.shape), new value has \(newValue.shape)")
+            current = newValue
+            current.node = nil
         }
     }
+    private var current: Tensor
     /// Whether optimisers and ``Tensor/backward()`` see this parameter.
     public var isTrainable: Bool
     let leaf: GradNode
@@ -21,9 +27,16 @@ public final class Parameter: @unchecked Sendable {
     ///   - value: the initial value.
     ///   - isTrainable: whether the parameter collects a gradient; default `true`.
     public init(_ value: Tensor, isTrainable: Bool = true) {
-        self.value = value.detached()
+        self.current = value.detached()
         self.isTrainable = isTrainable
         self.leaf = GradNode(leafShape: value.shape)
+    }
+
+    /// Runs `body` on the value's elements, updating them in place: no copy unless another
+    /// tensor shares the value's storage (then the value gets its own copy first, as for any
+    /// tensor). The optimisers' updates use it.
+    public func withUnsafeMutableValue<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        try current.withUnsafeMutableBufferPointer(body)
     }
 
     /// The value for use in a computation: with the gradient leaf attached when the parameter is

@@ -5,7 +5,13 @@
 // range-reduction + polynomial forms, accurate to about 1-2 ulp in Float (measured in
 // Tests/IPTCoreTests/VectorMathTests.swift against Foundation's Double functions).
 
+import CIPTKernels
+
 public typealias Vec16 = SIMD16<Float>
+
+/// Whether the AVX-512 C kernels of CIPTKernels run on this CPU (else their portable Swift
+/// definitions do, with bit-identical results).
+let nativeKernelsAvailable = ipt_has_avx512() == 1
 
 @usableFromInline let log2e: Float = 1.442_695_040_888_963_4
 @usableFromInline let ln2High: Float = 0.693_359_375
@@ -147,3 +153,41 @@ public func load16(_ p: UnsafePointer<Float>) -> Vec16 { UnsafeRawPointer(p).loa
 /// Stores 16 floats.
 @inlinable @inline(__always)
 public func store16(_ v: Vec16, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Vec16.self) }
+
+/// GELU (erf form) of `count` floats into `value` and, when `slope` is given, its derivative
+/// into `slope`. Without `slope` it is the no-gradient form `x * 0.5 * (1 + erf(x / √2))`; with
+/// it, `x Φ(x)` and `Φ(x) + x φ(x)`. The AVX-512 kernel `ipt_gelu` when the CPU has it, else
+/// ``portableGELU(_:_:_:_:)``; the two agree bit for bit.
+@inlinable
+func geluKernel(_ x: UnsafePointer<Float>, _ value: UnsafeMutablePointer<Float>,
+                _ slope: UnsafeMutablePointer<Float>?, _ count: Int) {
+    if ipt_gelu(x, value, slope, Int64(count)) == 0 { portableGELU(x, value, slope, count) }
+}
+
+/// ``geluKernel(_:_:_:_:)`` in portable Swift.
+@inlinable
+func portableGELU(_ x: UnsafePointer<Float>, _ value: UnsafeMutablePointer<Float>,
+                  _ slope: UnsafeMutablePointer<Float>?, _ count: Int) {
+    guard let slope else {
+        mapVectorized(x, value, count) { $0 * 0.5 * (1 + verf($0 * 0.707_106_781_186_547_5)) }
+        return
+    }
+    func both(_ x: Vec16) -> (Vec16, Vec16) {
+        let cdf = 0.5 * (1 + verf(x * 0.707_106_781_186_547_5))
+        let pdf = vexp(-0.5 * x * x) * 0.398_942_280_401_432_7
+        return (x * cdf, cdf + x * pdf)
+    }
+    var i = 0
+    while i + 16 <= count {
+        let (v, s) = both(load16(x + i))
+        store16(v, value + i)
+        store16(s, slope + i)
+        i += 16
+    }
+    if i < count {
+        var v = Vec16(repeating: 0)
+        for j in 0..<(count - i) { v[j] = x[i + j] }
+        let (a, b) = both(v)
+        for j in 0..<(count - i) { value[i + j] = a[j]; slope[i + j] = b[j] }
+    }
+}

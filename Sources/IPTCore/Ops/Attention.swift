@@ -192,11 +192,13 @@ struct AttentionLayout {
                     while j < n { row[j] += pb[j]; j += 1 }
                 }
             }
-            if rowMaximum(row, n) == -.infinity {
+            let m = rowMaximum(row, n)
+            if m == -.infinity {
                 for j in 0..<s { row[j] = 1 / Float(s) }
                 continue
             }
-            softmaxRow(row, n)
+            let sum = exponentiateShifted(row, row, n, shift: m)
+            scaleRow(row, n, by: 1 / sum)
             for j in n..<s { row[j] = 0 }
         }
     }
@@ -205,11 +207,11 @@ struct AttentionLayout {
     /// Masked scores are constants (masked_fill): a row without attended keys passes nothing back.
     func maskedSoftmaxBackward(probabilities p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
                                batchRow: Int) {
-        let padding = keyBias?[batchRow]
+        // Row i attends to some key iff the first unpadded key is among its first limit(i).
+        let firstAttended = keyBias?[batchRow].firstIndex(of: 0) ?? (keyBias == nil ? 0 : s)
         for i in 0..<t {
             let n = limit(i)
-            let attends = (0..<n).contains { padding == nil || padding![$0] == 0 }
-            if attends {
+            if firstAttended < n {
                 softmaxBackwardRow(y: p + i * s, g: g + i * s, out: g + i * s, n)
                 for j in n..<s { g[i * s + j] = 0 }
             } else {

@@ -76,35 +76,17 @@ extension Tensor {
     /// Backward: g * (Phi(x) + x * phi(x)). When a graph is recorded, the forward computes that
     /// derivative alongside the value (one erf serves both) and keeps it instead of x.
     public func gelu() -> Tensor {
-        guard GradientRecording.isEnabled, let node = self.node else {
-            return mapped { $0 * 0.5 * (1 + verf($0 * 0.707_106_781_186_547_5)) }
-        }
-        let y = Tensor.uninitialized(shape), derivative = Tensor.uninitialized(shape)
-        let (d, dd) = (y.storage.pointer, derivative.storage.pointer)
+        let recording = GradientRecording.isEnabled && node != nil
+        let y = Tensor.uninitialized(shape), slope = recording ? Tensor.uninitialized(shape) : nil
+        let (d, dd) = (y.storage.pointer, slope?.storage.pointer)
         withUnsafeBufferPointer { s in
             let p = s.baseAddress!
             Parallel.forEachChunk(count) { r in
-                var i = r.lowerBound
-                func both(_ x: Vec16) -> (Vec16, Vec16) {
-                    let cdf = 0.5 * (1 + verf(x * 0.707_106_781_186_547_5))
-                    let pdf = vexp(-0.5 * x * x) * 0.398_942_280_401_432_7
-                    return (x * cdf, cdf + x * pdf)
-                }
-                while i + 16 <= r.upperBound {
-                    let (value, slope) = both(load16(p + i))
-                    store16(value, d + i)
-                    store16(slope, dd + i)
-                    i += 16
-                }
-                if i < r.upperBound {
-                    var x = Vec16(repeating: 0)
-                    for j in 0..<(r.upperBound - i) { x[j] = p[i + j] }
-                    let (value, slope) = both(x)
-                    for j in 0..<(r.upperBound - i) { d[i + j] = value[j]; dd[i + j] = slope[j] }
-                }
+                geluKernel(p + r.lowerBound, d + r.lowerBound, dd.map { $0 + r.lowerBound }, r.count)
             }
         }
-        return y.recorded(from: [self]) { g in node.accumulate(g.zipped(derivative) { $0 * $1 }) }
+        guard let slope, let node else { return y }
+        return y.recorded(from: [self]) { g in node.accumulate(g.zipped(slope) { $0 * $1 }) }
     }
 
     /// e^x, elementwise.

@@ -72,32 +72,19 @@ public final class AdamW {
                 let decay = 1 - lr * group.weightDecay
                 let stepSize = lr / correction1
                 let rootCorrection2 = correction2.squareRoot()
-                // All three buffers are updated in place (Parameter.value's observer does not
-                // read the old value, so the property is modified without a copy).
+                // All three buffers are updated in place (Parameter.withUnsafeMutableValue: no
+                // copy of the value).
                 g.withUnsafeBufferPointer { gb in
-                    p.value.withUnsafeMutableBufferPointer { pb in
+                    p.withUnsafeMutableValue { pb in
                         firstMoments[key]!.withUnsafeMutableBufferPointer { mb in
                             secondMoments[key]!.withUnsafeMutableBufferPointer { vb in
+                                let update = AdamWUpdate(beta1: b1, beta2: b2, epsilon: eps, decay: decay, stepSize: stepSize,
+                                                         rootCorrection2: rootCorrection2)
                                 let g = gb.baseAddress!, w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
                                 Parallel.forEachChunk(pb.count, minimumChunk: 65_536) { range in
-                                    var i = range.lowerBound
-                                    while i + 16 <= range.upperBound {
-                                        let gi = load16(g + i)
-                                        let mi = b1 * load16(m + i) + (1 - b1) * gi
-                                        let vi = b2 * load16(v + i) + (1 - b2) * gi * gi
-                                        store16(mi, m + i)
-                                        store16(vi, v + i)
-                                        store16(load16(w + i) * decay - stepSize * mi / (vi.squareRoot() / rootCorrection2 + eps), w + i)
-                                        i += 16
-                                    }
-                                    while i < range.upperBound {
-                                        let gi = g[i]
-                                        w[i] *= decay
-                                        m[i] = b1 * m[i] + (1 - b1) * gi
-                                        v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                                        w[i] -= stepSize * m[i] / (v[i].squareRoot() / rootCorrection2 + eps)
-                                        i += 1
-                                    }
+                                    let i = range.lowerBound
+                                    update.apply(weights: w + i, firstMoments: m + i, secondMoments: v + i,
+                                                 gradient: g + i, count: range.count)
                                 }
                             }
                         }

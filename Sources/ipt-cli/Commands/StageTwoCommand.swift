@@ -40,8 +40,7 @@ struct StageTwoCommand: ParsableCommand {
         if optimization.warmupSteps == nil && optimization.totalSteps != nil {
             c.optimization.warmupSteps = Int(Double(c.optimization.totalSteps) * 0.06)
         }
-        try runOptions.validate(c.validate)
-        return c
+        return c  // validated per task, once the prompt length is --from's
     }
 
     func run() throws {
@@ -52,7 +51,11 @@ struct StageTwoCommand: ParsableCommand {
         for setup in setups {
             let source = URL(fileURLWithPath: tasks.folder(from, for: setup.name))
             let path = tasks.folder(runOptions.output, for: setup.name)
-            _ = try StageTwo.initialPrompt(from: source, model: identity)  // validates --from before writing
+            // Validates --from before writing; the prompt length is its prompt's, not a default's.
+            let initial = try StageTwo.initialPrompt(from: source, model: identity)
+            var checked = configuration
+            checked.promptLength = initial.shape[0]
+            try runOptions.validate(checked.validate)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, from: source,
                                  configuration: configuration, in: folder, progress: progress)
