@@ -1,12 +1,11 @@
 #include "ipt_kernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
 
 // Every multiplication and addition below must round on its own, as in the Swift definition.
 #pragma clang fp contract(off)
 
-#define AVX512 __attribute__((target("avx512f,avx512dq")))
+#include "avx512.h"
 
 int ipt_has_avx512(void) {
     static int cached = -1;
@@ -26,10 +25,6 @@ AVX512 static inline __m512i counter_bits(__m512i key, __m512i index) {
     return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
 }
 
-AVX512 static inline __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
-AVX512 static inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
-AVX512 static inline __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
-AVX512 static inline __m512 con(float c) { return _mm512_set1_ps(c); }
 // -x in the lanes of `lanes` (the sign bit flipped, as Swift's negation does; 0 - x would give +0 for 0).
 AVX512 static inline __m512 negate(__m512 x, __mmask16 lanes) {
     return _mm512_castsi512_ps(_mm512_mask_xor_epi32(_mm512_castps_si512(x), lanes, _mm512_castps_si512(x),

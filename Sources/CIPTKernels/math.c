@@ -1,22 +1,17 @@
 // AVX-512 forms of IPTCore's vectorised elementary functions and kernels (Kernels/VectorMath.swift,
-// Kernels/RowKernels.swift, Kernels/OptimizerKernels.swift): the same operations in the same order on 16 lanes, so the results are
-// bit-identical to the Swift definitions, which Swift compiles for baseline x86-64 (SSE2: four
-// instructions per 16-lane operation, and masked selects spelt out). Tested lane by lane in
-// Tests/IPTCoreTests/VectorMathTests.swift.
+// Kernels/RowKernels.swift, Kernels/OptimizerKernels.swift): the same operations in the same order
+// on 16 lanes, so the results are bit-identical to the Swift definitions, which Swift compiles for
+// baseline x86-64 (SSE2: four instructions per 16-lane operation, and masked selects spelt out).
+// Tested lane by lane in Tests/IPTCoreTests/NativeKernelTests.swift.
 #include "ipt_kernels.h"
 
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
-#include <immintrin.h>
 
 // Every multiplication and addition below must round on its own, as in the Swift definition.
 #pragma clang fp contract(off)
 
-#define AVX512 __attribute__((target("avx512f,avx512dq")))
+#include "avx512.h"
 
-AVX512 static inline __m512 mul(__m512 a, __m512 b) { return _mm512_mul_ps(a, b); }
-AVX512 static inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b); }
-AVX512 static inline __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
-AVX512 static inline __m512 con(float c) { return _mm512_set1_ps(c); }
 AVX512 static inline __m512 blend(__mmask16 where, __m512 with, __m512 otherwise) {
     return _mm512_mask_mov_ps(otherwise, where, with);
 }
