@@ -62,24 +62,20 @@ public final class AdamW {
         let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
         for group in groups {
             let lr = group.learningRate * learningRateFactor
+            let update = AdamWUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, decay: 1 - lr * group.weightDecay,
+                                     stepSize: lr / correction1, rootCorrection2: correction2.squareRoot())
             for (key, p) in group.parameters {
                 guard let g = p.gradient else { continue }
                 if firstMoments[key] == nil {
                     firstMoments[key] = Tensor.zeros(p.shape)
                     secondMoments[key] = Tensor.zeros(p.shape)
                 }
-                let (b1, b2, eps) = (beta1, beta2, epsilon)
-                let decay = 1 - lr * group.weightDecay
-                let stepSize = lr / correction1
-                let rootCorrection2 = correction2.squareRoot()
                 // All three buffers are updated in place (Parameter.withUnsafeMutableValue: no
                 // copy of the value).
                 g.withUnsafeBufferPointer { gb in
                     p.withUnsafeMutableValue { pb in
                         firstMoments[key]!.withUnsafeMutableBufferPointer { mb in
                             secondMoments[key]!.withUnsafeMutableBufferPointer { vb in
-                                let update = AdamWUpdate(beta1: b1, beta2: b2, epsilon: eps, decay: decay, stepSize: stepSize,
-                                                         rootCorrection2: rootCorrection2)
                                 let g = gb.baseAddress!, w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
                                 Parallel.forEachChunk(pb.count, minimumChunk: 65_536) { range in
                                     let i = range.lowerBound
