@@ -41,7 +41,19 @@ public enum StageTwo {
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
-        let initial = try initialPrompt(from: istDirectory, model: identity)
+        return try run(model: model, tokenizer: tokenizer, identity: identity, task: task,
+                       initialPrompt: try initialPrompt(from: istDirectory, model: identity),
+                       configuration: configuration, in: directory, progress: progress)
+    }
+
+    /// Runs prompt tuning from `initial`, a prompt decoded by ``initialPrompt(from:model:)`` (for a
+    /// caller that has decoded it already); the prompt length is `initial`'s.
+    public static func run(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
+                           initialPrompt initial: Tensor, configuration: PromptTuningConfiguration,
+                           in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        if let directory, directory.status == .finished {
+            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
+        }
         var configuration = configuration
         configuration.promptLength = initial.shape[0]
         let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: task,

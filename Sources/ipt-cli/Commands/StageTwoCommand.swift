@@ -57,8 +57,8 @@ struct StageTwoCommand: ParsableCommand {
             checked.promptLength = initial.shape[0]
             try runOptions.validate(checked.validate)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
-                try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, from: source,
-                                 configuration: configuration, in: folder, progress: progress)
+                try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, initialPrompt: initial,
+                                 configuration: checked, in: folder, progress: progress)
             }
         }
     }
