@@ -150,6 +150,34 @@ struct BuiltInTasksRegenerationTests {
         let corpus = Set(PretrainingCorpus(wordnet: wordnet, fortunes: fortunes).lines)
         #expect(built.revealingCorpusLines.count > 1000)
         #expect(built.revealingCorpusLines.isSubset(of: corpus))
+
+        // The completion and definition tasks test on held-out text only: the text a test example
+        // comes from is not a line of the corpus the model was pretrained on (it is without the
+        // exclusion).
+        let pretraining = Set(PretrainingCorpus(wordnet: wordnet, fortunes: fortunes,
+                                                excluding: built.revealingCorpusLines).lines)
+        let pretrainingText = pretraining.joined(separator: "\n")
+        func field(_ input: String, _ name: String) -> String {
+            input.components(separatedBy: " [SEP] ").first { $0.hasPrefix(name + ": ") }.map { String($0.dropFirst(name.count + 2)) } ?? ""
+        }
+        let sourceText: [String: (TaskLine) -> String] = [
+            "wn-definition-completion": { "\(field($0.input, "word")): \(field($0.input, "definition beginning")) \($0.answer)" },
+            "wn-example-completion": { "\(field($0.input, "sentence beginning")) \($0.answer)" },
+            "wn-word-definition": { "\(field($0.input, "word")): \($0.answer)" },
+        ]
+        for task in built.files.tasks {
+            let name = task.description.name
+            if let source = sourceText[name] {
+                #expect(task.test.count >= 100, "\(name)")
+                for line in task.test {
+                    #expect(corpus.contains(source(line)), "\(name): '\(source(line))' is not a corpus line")
+                    #expect(!pretraining.contains(source(line)), "\(name): '\(source(line))' was pretrained on")
+                }
+            } else if name == "fortune-word-definition" {
+                #expect(task.test.count >= 100)
+                for line in task.test { #expect(!pretrainingText.contains(line.answer), "\(name): '\(line.answer)' was pretrained on") }
+            }
+        }
     }
 }
 

@@ -76,6 +76,32 @@ struct FewShotSamplingTests {
         }
     }
 
+    @Test func heldOutTestSetsComeOnlyFromTheTestPoolAndDrawsOnlyFromThePool() throws {
+        let heldOut = (0..<150).compactMap { TaskCandidate(input: "held \($0)", answer: "a\($0)", revealing: ["line \($0)"]) }
+        // "held 3" is also in the pool: it stays a test example and leaves the draws' pool.
+        let rest = (0..<100).compactMap { TaskCandidate(input: "item: \($0)", answer: "b\($0)") }
+            + [TaskCandidate(input: "held 3", answer: "a3")!]
+        let task = try FewShotSampling.sample(Self.textToText, testPool: heldOut, pool: rest)
+        #expect(task.test.count == 150)
+        #expect(Set(task.test.map(\.input)) == Set(heldOut.map(\.line.input)))
+        #expect(task.revealingCorpusLines == Set((0..<150).map { "line \($0)" }))
+        for draw in task.draws {
+            #expect((draw.train + draw.dev).allSatisfy { $0.input.hasPrefix("item: ") })
+            #expect(draw.train.count == 16 && draw.dev.count == 16)
+        }
+        let again = try FewShotSampling.sample(Self.textToText, testPool: heldOut.reversed(), pool: rest.reversed())
+        #expect(again.test == task.test && again.draws.map(\.train) == task.draws.map(\.train))
+
+        let fewHeldOut = #expect(throws: TaskBuildingError.self) {
+            try FewShotSampling.sample(Self.textToText, testPool: Array(heldOut.prefix(99)), pool: rest)
+        }
+        #expect(fewHeldOut?.description == "task toy-text: only 99 held-out examples: too few for a test set of 100")
+        let fewForDraws = #expect(throws: TaskBuildingError.self) {
+            try FewShotSampling.sample(Self.textToText, testPool: heldOut, pool: Array(rest.prefix(63)))
+        }
+        #expect(fewForDraws?.description == "task toy-text: only 63 examples for the few-shot draws (64 needed)")
+    }
+
     @Test func ambiguousRepeatedAndLongInputsAreDropped() throws {
         var pool = (0..<200).compactMap { TaskCandidate(input: "item: \($0)", answer: "a\($0)") }
         pool.append(TaskCandidate(input: "item: 5", answer: "another answer")!)  // ambiguous: both dropped

@@ -12,11 +12,11 @@ import IPTCore
 /// left out, so a task cannot be solved by copying from the input.
 public enum BuiltInTasks {
     /// The unseen (test) tasks of `splits/default.json`; every other task is seen (train and dev).
-    /// Related tasks sit on both sides (lexicographer-category pairs, definition-to-word,
-    /// lemmatisation, fortune collections), so that transfer is plausible.
+    /// Related tasks sit on both sides (lexicographer-category pairs, definition-to-word, text
+    /// completion, fortune collections), so that transfer is plausible.
     public static let unseenTasks: [String] = [
-        "wn-lex-person-location", "wn-lex-cognition-competition", "wn-lex-verb4", "wn-domain", "wn-is-part",
-        "fortune-science-politics", "wn-define-verb", "wn-lemma-adjective", "wn-adverb-adjective",
+        "wn-lex-person-location", "wn-lex-animal-person", "wn-lex-thing4", "wn-domain", "wn-is-part",
+        "fortune-science-politics", "wn-define-verb", "wn-example-completion", "wn-adverb-adjective",
         "fortune-definition-word", "wn-synonym",
     ]
 
@@ -65,11 +65,17 @@ public enum BuiltInTasks {
             tasks.append(try lexicographerTask(pair.name, pair.classes, sources))
         }
         for make in [partOfSpeechTask, domainTask, isKindOfTask, isPartOfTask, oppositeOrSimilarTask, synonymTask,
-                     defineNounTask, defineVerbTask, hypernymTask, antonymTask, lemmaVerbTask, lemmaNounTask,
-                     lemmaAdjectiveTask, fillInTheBlankTask, pertainymTask, adverbToAdjectiveTask,
+                     defineNounTask, defineVerbTask, antonymTask, fillInTheBlankTask, adverbToAdjectiveTask,
                      fortuneTopicTask, fortuneSciencePoliticsTask, fortuneOrExcuseTask, fortuneCompletionTask,
                      fortuneDefinitionTask] {
             tasks.append(try make(sources))
+        }
+        // The corpus leaves out the lines that reveal a test answer of the tasks above. The tasks
+        // below take their test sets from those lines only, so they test text the embedded model
+        // never saw, and leave the corpus (and with it the committed model) as it is.
+        let heldOut = tasks.reduce(into: Set<String>()) { $0.formUnion($1.revealingCorpusLines) }
+        for make in [definitionCompletionTask, exampleCompletionTask, wordDefinitionTask, fortuneWordDefinitionTask] {
+            tasks.append(try make(sources, heldOut))
         }
         let names = Set(tasks.map(\.description.name))
         let unseen = unseenTasks.filter(names.contains).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
@@ -90,12 +96,12 @@ public enum BuiltInTasks {
         ("wn-lex-feeling-time", [("noun.feeling", "feeling"), ("noun.time", "time")]),
         ("wn-lex-motion-communication", [("verb.motion", "motion"), ("verb.communication", "communication")]),
         ("wn-lex-consumption-creation", [("verb.consumption", "eating"), ("verb.creation", "making")]),
-        ("wn-lex-cognition-competition", [("verb.cognition", "thinking"), ("verb.competition", "fighting")]),
+        ("wn-lex-animal-person", [("noun.animal", "animal"), ("noun.person", "person")]),
         ("wn-lex-adjective-kind", [("adj.all", "descriptive"), ("adj.pert", "relational")]),
         ("wn-lex-noun4", [("noun.act", "action"), ("noun.event", "event"), ("noun.group", "group"),
                           ("noun.quantity", "quantity")]),
-        ("wn-lex-verb4", [("verb.body", "body"), ("verb.change", "change"), ("verb.perception", "perception"),
-                          ("verb.possession", "possession")]),
+        ("wn-lex-thing4", [("noun.animal", "animal"), ("noun.artifact", "artifact"), ("noun.person", "person"),
+                           ("noun.plant", "plant")]),
     ]
 
     static func lexicographerTask(_ name: String, _ classes: [(file: String, label: String)],
@@ -298,19 +304,6 @@ public enum BuiltInTasks {
             pool: pool)
     }
 
-    static func hypernymTask(_ sources: TaskSources) throws -> GeneratedTask {
-        let pool = sources.firstSenses(.noun).compactMap { subject -> TaskCandidate? in
-            guard let parent = sources.wordnet.synset(subject.synset)?.targets(of: WordNetPointer.hypernym).first,
-                  let word = sources.wordnet.synset(parent)?.headword.lemma, TaskSources.isPlainWord(word) else { return nil }
-            return TaskCandidate(input: "word: \(subject.word)", answer: word)
-        }
-        return try FewShotSampling.sample(
-            textToText("wn-hypernym", metric: "EM",
-                       summary: "the direct hypernym (more general word) of a common noun's first WordNet sense, when that is a single word.",
-                       inputFormat: "word: <noun>"),
-            pool: pool)
-    }
-
     static func antonymTask(_ sources: TaskSources) throws -> GeneratedTask {
         let wordnet = sources.wordnet
         var pool: [TaskCandidate] = []
@@ -327,26 +320,6 @@ public enum BuiltInTasks {
             textToText("wn-antonym", metric: "EM",
                        summary: "the antonym of an adjective (WordNet's direct antonyms `!`); adjectives with different antonyms in different senses are left out.",
                        inputFormat: "adjective: <adjective>"),
-            pool: pool)
-    }
-
-    static func lemmaVerbTask(_ sources: TaskSources) throws -> GeneratedTask { try lemmaTask(.verb, "an irregular verb form (past tense, participle)", sources) }
-    static func lemmaNounTask(_ sources: TaskSources) throws -> GeneratedTask { try lemmaTask(.noun, "an irregular noun plural", sources) }
-    static func lemmaAdjectiveTask(_ sources: TaskSources) throws -> GeneratedTask {
-        try lemmaTask(.adjective, "an irregular comparative or superlative adjective", sources)
-    }
-
-    static func lemmaTask(_ category: WordNetPartOfSpeech, _ what: String, _ sources: TaskSources) throws -> GeneratedTask {
-        let pool = (sources.wordnet.exceptions[category] ?? []).compactMap { exception -> TaskCandidate? in
-            guard exception.baseForms.count == 1, let base = exception.baseForms.first,
-                  TaskSources.isPlainWord(exception.inflectedForm), sources.isIndexed(base, category),
-                  base != exception.inflectedForm else { return nil }
-            return TaskCandidate(input: "word: \(exception.inflectedForm)", answer: base)
-        }
-        return try FewShotSampling.sample(
-            textToText("wn-lemma-\(category.rawValue)", metric: "EM",
-                       summary: "the base form of \(what), from WordNet's `\(category.fileSuffix).exc` exception list (entries with one base form that WordNet lists as \(TaskSources.article(category.rawValue)) \(category.rawValue)).",
-                       inputFormat: "word: <inflected form>"),
             pool: pool)
     }
 
@@ -370,11 +343,6 @@ public enum BuiltInTasks {
                        summary: "the word blanked out (`___`) in a WordNet example sentence of at least \(minimumWords) words, where the word is the headword of the synset the example illustrates (common single-word headwords, exact form only).",
                        inputFormat: "sentence: <sentence with ___>"),
             pool: pool)
-    }
-
-    static func pertainymTask(_ sources: TaskSources) throws -> GeneratedTask {
-        try derivedWordTask("wn-pertainym", from: .adjective, to: .noun, inputField: "adjective", sources,
-                            summary: "the noun a relational adjective pertains to (WordNet pertainym pointers `\\` from `adj.pert`), such as musical → music.")
     }
 
     static func adverbToAdjectiveTask(_ sources: TaskSources) throws -> GeneratedTask {
@@ -467,28 +435,122 @@ public enum BuiltInTasks {
 
     static func fortuneDefinitionTask(_ sources: TaskSources) throws -> GeneratedTask {
         let name = "fortune-definition-word"
-        let candidates = try sources.proseEntries(of: "definitions", task: name).compactMap { entry -> TaskCandidate? in
-            // Entries of the form `Word, n.:` (or `Word:`) on the first line, the definition below.
-            let lines = entry.text.split(separator: "\n")
-            guard lines.count >= 2, let title = lines.first.map({ $0.trimmingCharacters(in: .whitespaces) }),
-                  title.hasSuffix(":") else { return nil }
-            let word = String(title.dropLast().split(separator: ",").first ?? "").trimmingCharacters(in: .whitespaces)
-            guard !word.isEmpty, word.count <= 20, word.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-" || $0 == "'") }),
-                  word.first!.isLetter else { return nil }
-            let definition = SourceText.collapsingWhitespace(lines.dropFirst().joined(separator: " "))
-            guard !TaskSources.mentions(definition, anyOf: [word.lowercased()]) else { return nil }
-            return TaskCandidate(input: "definition: \(definition)", answer: word,
-                            revealing: [PretrainingCorpus.fortuneLine(entry)].compactMap { $0 })
+        let pool = try humorousDefinitions(sources, task: name).compactMap {
+            TaskCandidate(input: "definition: \($0.definition)", answer: $0.word, revealing: $0.revealing)
         }
-        // A title shared by many entries is a heading (`QOTD:`, quote of the day), not a defined word.
-        var titleCounts: [String: Int] = [:]
-        for item in candidates { titleCounts[item.line.answer, default: 0] += 1 }
-        let pool = candidates.filter { titleCounts[$0.line.answer]! <= 3 }
         return try FewShotSampling.sample(
             textToText(name, metric: "EM",
                        summary: "the word defined by a humorous definition of the `definitions` fortune collection (entries titled `Word, n.:` or `Word:`; titles used more than 3 times, such as `QOTD`, are headings and left out), attribution removed; definitions containing the word are left out.",
                        inputFormat: "definition: <humorous definition>"),
             pool: pool)
+    }
+
+    /// The `definitions` collection's entries titled `Word, n.:` (or `Word:`) on the first line, the
+    /// definition below (attribution removed, whitespace collapsed), with the entry's corpus line;
+    /// definitions containing the word and titles used more than 3 times (headings such as
+    /// `QOTD:`, quote of the day) are left out.
+    private static func humorousDefinitions(_ sources: TaskSources, task: String) throws
+        -> [(word: String, definition: String, revealing: [String])] {
+        let entries = try sources.proseEntries(of: "definitions", task: task).compactMap { entry -> (word: String, definition: String, revealing: [String])? in
+            let lines = entry.text.split(separator: "\n")
+            guard lines.count >= 2, let title = lines.first.map({ $0.trimmingCharacters(in: .whitespaces) }),
+                  title.hasSuffix(":") else { return nil }
+            let word = String(title.dropLast().split(separator: ",").first ?? "").trimmingCharacters(in: .whitespaces)
+            guard let initial = word.first, initial.isLetter, word.count <= 20,
+                  word.allSatisfy({ $0.isASCII && ($0.isLetter || $0 == "-" || $0 == "'") }) else { return nil }
+            let definition = SourceText.collapsingWhitespace(lines.dropFirst().joined(separator: " "))
+            guard !TaskSources.mentions(definition, anyOf: [word.lowercased()]) else { return nil }
+            return (word, definition, [PretrainingCorpus.fortuneLine(entry)].compactMap { $0 })
+        }
+        var titleCounts: [String: Int] = [:]
+        for entry in entries { titleCounts[entry.word, default: 0] += 1 }
+        return entries.filter { titleCounts[$0.word, default: 0] <= 3 }
+    }
+
+    // MARK: - Generation tested on held-out text
+
+    /// Inputs and answers are split at the middle word of texts of this many words.
+    static let completionWords = 6...40
+
+    /// Candidates made from one corpus line each, split into those whose line the corpus leaves out
+    /// (the test pool) and the rest.
+    private static func splitHeldOut(_ candidates: [TaskCandidate], _ heldOut: Set<String>)
+        -> (test: [TaskCandidate], rest: [TaskCandidate]) {
+        var test: [TaskCandidate] = [], rest: [TaskCandidate] = []
+        for candidate in candidates {
+            if !candidate.revealingCorpusLines.isEmpty && candidate.revealingCorpusLines.allSatisfy(heldOut.contains) {
+                test.append(candidate)
+            } else {
+                rest.append(candidate)
+            }
+        }
+        return (test, rest)
+    }
+
+    /// The first half of `text` (by words) and the second, or nil unless it has
+    /// ``completionWords`` words.
+    private static func halves(_ text: String) -> (String, String)? {
+        let words = text.split(separator: " ")
+        guard completionWords.contains(words.count) else { return nil }
+        return (words.prefix(words.count / 2).joined(separator: " "), words.dropFirst(words.count / 2).joined(separator: " "))
+    }
+
+    static func definitionCompletionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
+        let candidates = sources.wordnet.synsets.compactMap { synset -> TaskCandidate? in
+            guard let line = PretrainingCorpus.definitionLine(synset), let (first, second) = halves(synset.definition) else { return nil }
+            return TaskCandidate(input: "word: \(synset.headword.text) [SEP] definition beginning: \(first)", answer: second,
+                                 revealing: [line])
+        }
+        let (test, rest) = splitHeldOut(candidates, heldOut)
+        return try FewShotSampling.sample(
+            textToText("wn-definition-completion", metric: "Rouge-L",
+                       summary: "the second half (by words) of a WordNet definition (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its headword and first half. Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
+                       inputFormat: "word: <headword> [SEP] definition beginning: <first half>"),
+            testPool: test, pool: rest)
+    }
+
+    static func exampleCompletionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
+        let candidates = sources.wordnet.synsets.flatMap { synset in
+            PretrainingCorpus.exampleLines(synset).compactMap { sentence -> TaskCandidate? in
+                guard let (first, second) = halves(sentence) else { return nil }
+                return TaskCandidate(input: "sentence beginning: \(first)", answer: second, revealing: [sentence])
+            }
+        }
+        let (test, rest) = splitHeldOut(candidates, heldOut)
+        return try FewShotSampling.sample(
+            textToText("wn-example-completion", metric: "Rouge-L",
+                       summary: "the second half (by words) of a WordNet example sentence (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its first half. Test examples only from sentences the pretraining corpus leaves out (those of the fill-in-the-blank tests).",
+                       inputFormat: "sentence beginning: <first half>"),
+            testPool: test, pool: rest)
+    }
+
+    static func wordDefinitionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
+        let candidates = sources.wordnet.synsets.compactMap { synset -> TaskCandidate? in
+            let category = synset.id.partOfSpeech
+            guard category == .noun || category == .verb, sources.isCommon(synset.headword.lemma, category),
+                  let line = PretrainingCorpus.definitionLine(synset) else { return nil }
+            return TaskCandidate(input: "word: \(synset.headword.text) [SEP] part of speech: \(category.rawValue)",
+                                 answer: synset.definition, revealing: [line])
+        }
+        let (test, rest) = splitHeldOut(candidates, heldOut)
+        return try FewShotSampling.sample(
+            textToText("wn-word-definition", metric: "Rouge-L",
+                       summary: "the WordNet definition of a common noun or verb from the word and its part of speech (words with several senses are ambiguous and left out). Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
+                       inputFormat: "word: <word> [SEP] part of speech: <noun or verb>"),
+            testPool: test, pool: rest)
+    }
+
+    static func fortuneWordDefinitionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
+        let name = "fortune-word-definition"
+        let candidates = try humorousDefinitions(sources, task: name).compactMap {
+            TaskCandidate(input: "word: \($0.word)", answer: $0.definition, revealing: $0.revealing)
+        }
+        let (test, rest) = splitHeldOut(candidates, heldOut)
+        return try FewShotSampling.sample(
+            textToText(name, metric: "Rouge-L",
+                       summary: "the humorous definition of a word in the `definitions` fortune collection (as fortune-definition-word, the other way round; words defined more than once are ambiguous and left out). Test examples only from entries the pretraining corpus leaves out (those of the fortune-definition-word tests).",
+                       inputFormat: "word: <word>"),
+            testPool: test, pool: rest)
     }
 
     // MARK: - Descriptions

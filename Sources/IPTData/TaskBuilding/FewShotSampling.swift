@@ -175,17 +175,51 @@ public enum FewShotSampling {
                     "only \(shuffled.count) examples: too few for a test set of \(minimumTestSize)")
             }
             test = Array(shuffled.prefix(count))
-            let rest = Array(shuffled.dropFirst(count))
-            draws = seeds.map { seed in
-                var generator = RandomGenerator(seed: UInt64(seed)).derived(description.name)
-                var candidates = rest
-                generator.shuffle(&candidates)
-                return FewShotDraw(seed: seed, train: candidates.prefix(shots).map(\.line),
-                                   dev: candidates.dropFirst(shots).prefix(shots).map(\.line))
-            }
+            draws = drawTextToText(name: description.name, rest: Array(shuffled.dropFirst(count)))
         }
         return GeneratedTask(description: description, test: test.map(\.line), draws: draws,
                              revealingCorpusLines: Set(test.flatMap(\.revealingCorpusLines)))
+    }
+
+    /// Builds a text-to-text task whose test set must be text the pretrained model never saw: the
+    /// test examples come from `testPool` only (candidates made from corpus lines that
+    /// ``PretrainingCorpus`` leaves out), train and dev from `pool` only. Cleaning is as in
+    /// ``sample(_:pool:minimumTestSize:)``; the test set is the head of the shuffled, cleaned
+    /// `testPool` (at most ``maximumTestSize``), and a `pool` example whose input is also a test
+    /// input is dropped.
+    ///
+    /// - Throws: ``TaskBuildingError`` when either pool is too small (fewer than
+    ///   `minimumTestSize` test examples, or fewer than 64 for the few-shot draws).
+    public static func sample(_ description: TaskDescription, testPool: [TaskCandidate], pool: [TaskCandidate],
+                              minimumTestSize: Int = 100) throws -> GeneratedTask {
+        precondition(description.kind == .textToText, "held-out test sets are for text-to-text tasks")
+        var shuffled = clean(testPool)
+        RandomGenerator(seed: poolSeed).derived("pool/\(description.name)").shuffleCopy(&shuffled)
+        let test = Array(shuffled.prefix(maximumTestSize))
+        guard test.count >= minimumTestSize else {
+            throw TaskBuildingError(task: description.name, problem:
+                "only \(test.count) held-out examples: too few for a test set of \(minimumTestSize)")
+        }
+        let testInputs = Set(test.map(\.line.input))
+        let rest = clean(pool).filter { !testInputs.contains($0.line.input) }
+        guard rest.count >= 64 else {
+            throw TaskBuildingError(task: description.name, problem: "only \(rest.count) examples for the few-shot draws (64 needed)")
+        }
+        return GeneratedTask(description: description, test: test.map(\.line),
+                             draws: drawTextToText(name: description.name, rest: rest),
+                             revealingCorpusLines: Set(test.flatMap(\.revealingCorpusLines)))
+    }
+
+    /// For each seed, a generator seeded with it and derived from the task name shuffles `rest`;
+    /// train is the first 16, dev the next 16.
+    private static func drawTextToText(name: String, rest: [TaskCandidate]) -> [FewShotDraw] {
+        seeds.map { seed in
+            var generator = RandomGenerator(seed: UInt64(seed)).derived(name)
+            var candidates = rest
+            generator.shuffle(&candidates)
+            return FewShotDraw(seed: seed, train: candidates.prefix(shots).map(\.line),
+                               dev: candidates.dropFirst(shots).prefix(shots).map(\.line))
+        }
     }
 
     private static func drawClassification(name: String, seed: Int, rest: [[TaskCandidate]]) -> FewShotDraw {
