@@ -137,6 +137,16 @@ struct ReportTests {
         #expect(Double(istSummary[12]) == 0.75 && Double(istSummary[13]) == 0.5)
     }
 
+    @Test func promptTuningIsCountedAgainstTheMajorityBaselines() throws {
+        var report = try ResultsReport.load(paths: [Self.experiment().url.path])
+        #expect(report.promptTuningAboveMajority == nil, "no baselines, no count")
+        // PT: A 0.8, B 0.5, C 0.4, D 0.0; A and B seen. Equal to the baseline is not above it.
+        report.majorityBaselines = ["A": 0.5, "B": 0.5, "C": 0.3, "D": 0.0]
+        let count = try #require(report.promptTuningAboveMajority)
+        #expect(count.all == (2, 4) && count.seen == (1, 2) && count.unseen == (1, 2))
+        #expect(report.markdown().contains("Prompt tuning scores above the majority class on 2 of 4 tasks (seen 1 of 2, unseen 1 of 2)."))
+    }
+
     @Test func csvQuotesFieldsWithCommas() throws {
         let report = try ResultsReport(runs: [RunRecord(folder: URL(fileURLWithPath: "/runs/a,b"),
                                                         result: Self.result(.promptTuning, [("x \"y\"", 0.5, nil)]))])

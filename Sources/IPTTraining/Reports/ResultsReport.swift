@@ -198,6 +198,22 @@ public struct ResultsReport: Sendable {
                      relative: mean(entries.compactMap(\.relative)))
     }
 
+    /// On how many tasks with a majority baseline the (first) prompt-tuning method's test score is
+    /// above it, over all, seen and unseen tasks; nil without prompt tuning or baselines.
+    public var promptTuningAboveMajority: (all: (above: Int, tasks: Int), seen: (above: Int, tasks: Int),
+                                           unseen: (above: Int, tasks: Int))? {
+        guard let promptTuning = methods.first(where: { $0.method.procedure == .promptTuning }) else { return nil }
+        var all = (above: 0, tasks: 0), seen = (above: 0, tasks: 0), unseen = (above: 0, tasks: 0)
+        for entry in promptTuning.entries {
+            guard let test = entry.test, test.isFinite, let baseline = majorityBaselines[entry.task], baseline.isFinite else { continue }
+            let above = test > baseline ? 1 : 0
+            all = (all.above + above, all.tasks + 1)
+            if entry.seen == true { seen = (seen.above + above, seen.tasks + 1) }
+            if entry.seen == false { unseen = (unseen.above + above, unseen.tasks + 1) }
+        }
+        return all.tasks == 0 ? nil : (all, seen, unseen)
+    }
+
     /// Every task of the report, sorted, with its seen flag (from the first method that decides it).
     public var tasks: [(task: String, seen: Bool?, metric: String)] {
         var found: [String: (seen: Bool?, metric: String)] = [:]
@@ -235,6 +251,10 @@ extension ResultsReport {
                 return values.isEmpty ? nil : values.reduce(0, +) / Double(values.count)
             }
             lines.append("| Majority class (no training) | – | 0 | \(tasks.count) | \(score(mean(true))) | \(score(mean(false))) | | | |")
+            if let count = promptTuningAboveMajority {
+                lines += ["", "Prompt tuning scores above the majority class on \(count.all.above) of \(count.all.tasks) tasks "
+                          + "(seen \(count.seen.above) of \(count.seen.tasks), unseen \(count.unseen.above) of \(count.unseen.tasks))."]
+            }
         }
         lines += ["", "## Per task (test score, and in brackets its ratio to prompt tuning)", ""]
         let columns = (majorityBaselines.isEmpty ? [] : ["Majority"]) + methods.map { markdownEscaped($0.method.name) }
