@@ -138,7 +138,8 @@ struct ReportTests {
     }
 
     @Test func promptTuningIsCountedAgainstTheMajorityBaselines() throws {
-        var report = try ResultsReport.load(paths: [Self.experiment().url.path])
+        let root = try Self.experiment()
+        var report = try ResultsReport.load(paths: [root.url.path])
         #expect(report.promptTuningAboveMajority == nil, "no baselines, no count")
         // PT: A 0.8, B 0.5, C 0.4, D 0.0; A and B seen. Equal to the baseline is not above it.
         report.majorityBaselines = ["A": 0.5, "B": 0.5, "C": 0.3, "D": 0.0]

@@ -473,7 +473,8 @@ public enum BuiltInTasks {
     static let completionWords = 6...40
 
     /// Candidates made from one corpus line each, split into those whose line the corpus leaves out
-    /// (the test pool) and the rest.
+    /// (the test pool) and the rest. A held-out candidate whose input or answer is also another
+    /// candidate's (the same text on two lines, one of them pretrained on) goes to neither.
     private static func splitHeldOut(_ candidates: [TaskCandidate], _ heldOut: Set<String>)
         -> (test: [TaskCandidate], rest: [TaskCandidate]) {
         var test: [TaskCandidate] = [], rest: [TaskCandidate] = []
@@ -484,7 +485,8 @@ public enum BuiltInTasks {
                 rest.append(candidate)
             }
         }
-        return (test, rest)
+        let seenText = Set(rest.flatMap { [$0.line.input, $0.line.answer] })
+        return (test.filter { !seenText.contains($0.line.input) && !seenText.contains($0.line.answer) }, rest)
     }
 
     /// The first half of `text` (by words) and the second, or nil unless it has
@@ -545,7 +547,16 @@ public enum BuiltInTasks {
         let candidates = try humorousDefinitions(sources, task: name).compactMap {
             TaskCandidate(input: "word: \($0.word)", answer: $0.definition, revealing: $0.revealing)
         }
-        let (test, rest) = splitHeldOut(candidates, heldOut)
+        var (test, rest) = splitHeldOut(candidates, heldOut)
+        // A definition can also stand in another collection as one line (`Alliance: In
+        // international politics, ... -- Ambrose Bierce`), which the model was pretrained on.
+        var pretrained = Set<String>()
+        for entry in sources.fortunes.flatMap(\.entries) {
+            guard let line = PretrainingCorpus.fortuneLine(entry), !heldOut.contains(line) else { continue }
+            pretrained.insert(entry.paragraph)
+            if let colon = entry.paragraph.range(of: ": ") { pretrained.insert(String(entry.paragraph[colon.upperBound...])) }
+        }
+        test.removeAll { pretrained.contains($0.line.answer) }
         return try FewShotSampling.sample(
             textToText(name, metric: "Rouge-L",
                        summary: "the humorous definition of a word in the `definitions` fortune collection (as fortune-definition-word, the other way round; words defined more than once are ambiguous and left out). Test examples only from entries the pretraining corpus leaves out (those of the fortune-definition-word tests).",
