@@ -11,6 +11,8 @@
 #pragma clang fp contract(off)
 
 #include "avx512.h"
+#include <float.h>
+#include <math.h>
 
 AVX512 static inline __m512 blend(__mmask16 where, __m512 with, __m512 otherwise) {
     return _mm512_mask_mov_ps(otherwise, where, with);
@@ -160,26 +162,42 @@ AVX512 static float dot_avx512(const float *x, const float *y, int64_t count) {
     return result;
 }
 
-AVX512 static inline void adamw16(float *w, float *m, float *v, const float *g, __mmask16 lanes, __m512 b1, __m512 c1,
-                                  __m512 b2, __m512 c2, __m512 eps, __m512 decay, __m512 step, __m512 root2) {
-    __m512 gi = _mm512_maskz_loadu_ps(lanes, g);
+AVX512 static inline __m512 adamw16(float *w, float *m, float *v, const float *g, __mmask16 lanes, __m512 scale,
+                                    __m512 b1, __m512 c1, __m512 b2, __m512 c2, __m512 eps, __m512 decay, __m512 step,
+                                    __m512 root2) {
+    __m512 gi = mul(_mm512_maskz_loadu_ps(lanes, g), scale);
     __m512 mi = add(mul(b1, _mm512_maskz_loadu_ps(lanes, m)), mul(c1, gi));
     __m512 vi = add(mul(b2, _mm512_maskz_loadu_ps(lanes, v)), mul(mul(c2, gi), gi));
     _mm512_mask_storeu_ps(m, lanes, mi);
     _mm512_mask_storeu_ps(v, lanes, vi);
     __m512 denominator = add(_mm512_div_ps(_mm512_sqrt_ps(vi), root2), eps);
-    _mm512_mask_storeu_ps(w, lanes, sub(mul(_mm512_maskz_loadu_ps(lanes, w), decay), _mm512_div_ps(mul(step, mi), denominator)));
+    __m512 wi = sub(mul(_mm512_maskz_loadu_ps(lanes, w), decay), _mm512_div_ps(mul(step, mi), denominator));
+    _mm512_mask_storeu_ps(w, lanes, wi);
+    return wi;
 }
 
-AVX512 static void adamw_avx512(float *w, float *m, float *v, const float *g, int64_t count, float beta1, float beta2,
-                                float epsilon, float decay, float step_size, float root_correction2) {
-    const __m512 b1 = con(beta1), c1 = con(1.0f - beta1), b2 = con(beta2), c2 = con(1.0f - beta2), eps = con(epsilon);
-    const __m512 d = con(decay), step = con(step_size), root2 = con(root_correction2);
+// Returns the largest |w| written, or +inf when one is not finite (NaN included).
+AVX512 static float adamw_avx512(float *w, float *m, float *v, const float *g, int64_t count, float grad_scale,
+                                 float beta1, float beta2, float epsilon, float decay, float step_size,
+                                 float root_correction2) {
+    const __m512 scale = con(grad_scale), b1 = con(beta1), c1 = con(1.0f - beta1), b2 = con(beta2), c2 = con(1.0f - beta2);
+    const __m512 eps = con(epsilon), d = con(decay), step = con(step_size), root2 = con(root_correction2);
+    const __m512 largest_finite = con(FLT_MAX);
+    __m512 largest = con(0.0f);
+    __mmask16 finite = 0xFFFF;
     int64_t i = 0;
-    for (; i + 16 <= count; i += 16) adamw16(w + i, m + i, v + i, g + i, 0xFFFF, b1, c1, b2, c2, eps, d, step, root2);
-    if (i < count) {
-        adamw16(w + i, m + i, v + i, g + i, (__mmask16)((1u << (count - i)) - 1), b1, c1, b2, c2, eps, d, step, root2);
+    for (; i + 16 <= count; i += 16) {
+        __m512 magnitude = _mm512_abs_ps(adamw16(w + i, m + i, v + i, g + i, 0xFFFF, scale, b1, c1, b2, c2, eps, d, step, root2));
+        finite &= _mm512_cmp_ps_mask(magnitude, largest_finite, _CMP_LE_OQ);  // false for NaN and inf
+        largest = _mm512_max_ps(largest, magnitude);
     }
+    if (i < count) {
+        __mmask16 lanes = (__mmask16)((1u << (count - i)) - 1);
+        __m512 magnitude = _mm512_abs_ps(adamw16(w + i, m + i, v + i, g + i, lanes, scale, b1, c1, b2, c2, eps, d, step, root2));
+        finite &= _mm512_mask_cmp_ps_mask(lanes, magnitude, largest_finite, _CMP_LE_OQ) | (__mmask16)~lanes;
+        largest = _mm512_mask_max_ps(largest, lanes, largest, magnitude);
+    }
+    return finite == 0xFFFF ? _mm512_reduce_max_ps(largest) : INFINITY;
 }
 
 int ipt_dot(const float *x, const float *y, int64_t count, float *result) {
@@ -188,10 +206,10 @@ int ipt_dot(const float *x, const float *y, int64_t count, float *result) {
     return 1;
 }
 
-int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float beta1, float beta2, float epsilon,
-              float decay, float step_size, float root_correction2) {
+int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float grad_scale, float beta1, float beta2,
+              float epsilon, float decay, float step_size, float root_correction2, float *largest) {
     if (!ipt_has_avx512()) return 0;
-    adamw_avx512(w, m, v, g, count, beta1, beta2, epsilon, decay, step_size, root_correction2);
+    *largest = adamw_avx512(w, m, v, g, count, grad_scale, beta1, beta2, epsilon, decay, step_size, root_correction2);
     return 1;
 }
 
@@ -220,10 +238,10 @@ int ipt_dot(const float *x, const float *y, int64_t count, float *result) {
     return 0;
 }
 
-int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float beta1, float beta2, float epsilon,
-              float decay, float step_size, float root_correction2) {
-    (void)w; (void)m; (void)v; (void)g; (void)count; (void)beta1; (void)beta2; (void)epsilon; (void)decay;
-    (void)step_size; (void)root_correction2;
+int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float grad_scale, float beta1, float beta2,
+              float epsilon, float decay, float step_size, float root_correction2, float *largest) {
+    (void)w; (void)m; (void)v; (void)g; (void)count; (void)grad_scale; (void)beta1; (void)beta2; (void)epsilon;
+    (void)decay; (void)step_size; (void)root_correction2; (void)largest;
     return 0;
 }
 

@@ -98,8 +98,8 @@ struct NativeKernelTests {
         }
     }
 
-    /// Several steps of the AdamW update, including weight decay, tiny and huge gradients and
-    /// a tail that is not a multiple of 16.
+    /// Several steps of the AdamW update, including weight decay, a clipping scale, tiny and huge
+    /// gradients and a tail that is not a multiple of 16; the largest written magnitude too.
     @Test func adamWUpdateIsBitIdentical() {
         let count = 1_000 + 13
         let w0 = Self.inputs(count: count, scale: 2, seed: 21).map { $0.isFinite ? $0 : 0.5 }
@@ -109,14 +109,41 @@ struct NativeKernelTests {
             let g = Self.inputs(count: count, scale: t == 3 ? 1e6 : 1e-3, seed: UInt64(30 + t)).map { $0.isFinite ? $0 : 0.25 }
             let update = AdamWUpdate(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, decay: 1 - 0.01 * 0.1,
                                      stepSize: 0.01 / (1 - Float(pow(0.9, Double(t)))),
-                                     rootCorrection2: (1 - Float(pow(0.999, Double(t)))).squareRoot())
-            g.withUnsafeBufferPointer { pg in
-                update.apply(weights: &w1, firstMoments: &m1, secondMoments: &v1, gradient: pg.baseAddress!, count: count)
-                update.applyPortable(weights: &w2, firstMoments: &m2, secondMoments: &v2, gradient: pg.baseAddress!, count: count)
+                                     rootCorrection2: (1 - Float(pow(0.999, Double(t)))).squareRoot(),
+                                     gradientScale: t == 2 ? 0.3711 : 1)
+            let (native, portable) = g.withUnsafeBufferPointer { pg in
+                (update.apply(weights: &w1, firstMoments: &m1, secondMoments: &v1, gradient: pg.baseAddress!, count: count),
+                 update.applyPortable(weights: &w2, firstMoments: &m2, secondMoments: &v2, gradient: pg.baseAddress!, count: count))
             }
+            #expect(Self.same(native, portable) && native == w1.map(abs).max()!, "step \(t): \(native) vs \(portable)")
         }
         let mismatches = (0..<count).filter { !Self.same(w1[$0], w2[$0]) || !Self.same(m1[$0], m2[$0]) || !Self.same(v1[$0], v2[$0]) }
         #expect(mismatches.count == 0, "first at \(mismatches.first ?? -1)")
         #expect(w1 != w0)
+    }
+
+    /// An update that leaves a weight infinite or NaN reports +inf, wherever that weight is
+    /// (vector body or tail), in both forms; the scale really scales.
+    @Test func adamWReportsNonFiniteWeightsAndScalesGradients() {
+        for count in [1, 15, 16, 17, 40] {
+            for bad in [0, count - 1] {
+                for (weight, gradient) in [(Float.greatestFiniteMagnitude, Float(1)), (1, Float.nan)] {
+                    var w = [Float](repeating: 1, count: count), g = [Float](repeating: 0.5, count: count)
+                    (w[bad], g[bad]) = (weight, gradient)
+                    let update = AdamWUpdate(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, decay: 4, stepSize: 0.1, rootCorrection2: 0.0316)
+                    var (w2, m1, v1) = (w, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+                    var (m2, v2) = (m1, v1)
+                    let native = update.apply(weights: &w, firstMoments: &m1, secondMoments: &v1, gradient: g, count: count)
+                    let portable = update.applyPortable(weights: &w2, firstMoments: &m2, secondMoments: &v2, gradient: g, count: count)
+                    #expect(native == .infinity && portable == .infinity, "count \(count), bad \(bad): \(native), \(portable)")
+                }
+            }
+        }
+        var (w, m, v) = ([Float](repeating: 0, count: 20), [Float](repeating: 0, count: 20), [Float](repeating: 0, count: 20))
+        let update = AdamWUpdate(beta1: 0.9, beta2: 0.999, epsilon: 1e-8, decay: 1, stepSize: 1, rootCorrection2: 1,
+                                 gradientScale: 0.5)
+        update.apply(weights: &w, firstMoments: &m, secondMoments: &v, gradient: [Float](repeating: 2, count: 20), count: 20)
+        let (c1, c2): (Float, Float) = (1 - 0.9, 1 - 0.999)  // as the update rounds them; g = 2 · 0.5 = 1
+        #expect(m.allSatisfy { $0 == c1 } && v.allSatisfy { $0 == c2 }, "gradient 2 scaled by 0.5: \(m[0]), \(v[0])")
     }
 }

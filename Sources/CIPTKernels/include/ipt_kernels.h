@@ -38,9 +38,11 @@ int ipt_gelu(const float *x, float *value, float *slope, int64_t count);
 /// Returns 1, or 0 (nothing written) without AVX-512F/DQ.
 int ipt_dot(const float *x, const float *y, int64_t count, float *result);
 
-/// One AdamW update of count weights w and moments m, v from gradients g, in place, bit for bit
-/// as IPTCore's AdamWUpdate. Returns 1, or 0 (nothing written) without AVX-512F/DQ.
-int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float beta1, float beta2, float epsilon,
-              float decay, float step_size, float root_correction2);
+/// One AdamW update of count weights w and moments m, v from gradients g (each multiplied by
+/// grad_scale first: gradient clipping), in place, bit for bit as IPTCore's AdamWUpdate; the
+/// largest |w| written into *largest (+inf when one is not finite). Returns 1, or 0 (nothing
+/// written) without AVX-512F/DQ.
+int ipt_adamw(float *w, float *m, float *v, const float *g, int64_t count, float grad_scale, float beta1, float beta2,
+              float epsilon, float decay, float step_size, float root_correction2, float *largest);
 
 #endif

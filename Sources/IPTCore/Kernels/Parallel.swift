@@ -37,4 +37,20 @@ public enum Parallel {
             if start < end { body(start..<end) }
         }
     }
+
+    /// ``forEachChunk(_:minimumChunk:_:)`` collecting each range's result, in range order.
+    public static func mapChunks<T>(_ count: Int, minimumChunk: Int = 32_768, _ body: (Range<Int>) -> T) -> [T] {
+        let chunks = min(workers, count / max(1, minimumChunk))
+        if chunks <= 1 { return [body(0..<count)] }
+        let size = (count + chunks - 1) / chunks
+        var results = [T?](repeating: nil, count: chunks)
+        results.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                let start = c * size
+                let end = min(count, start + size)
+                if start < end { slots[c] = body(start..<end) }
+            }
+        }
+        return results.compactMap { $0 }
+    }
 }

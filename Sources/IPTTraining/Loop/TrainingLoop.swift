@@ -103,6 +103,9 @@ public final class TrainingLoop {
             try hooks.valuesDidChange?()
         }
         let all = parameters.map(\.parameter) + clippingOnlyParameters
+        // The largest magnitude of each parameter after the last update: only the optimiser
+        // changes the values inside this loop, so it tells whether the next update is bounded.
+        var largestMagnitudes: [String: Float] = [:]
         var interrupted = false, stoppedEarly = false
         var recent: [Double] = []  // step durations for the rate estimate
         while state.step < settings.totalSteps {
@@ -116,19 +119,24 @@ public final class TrainingLoop {
             }
             loss.backward()
             try hooks.afterBackward?()
-            let norm = GradientClipping.clip(all, maximumNorm: settings.maximumGradientNorm)
+            let norm = GradientClipping.globalNorm(all)
             guard norm.isFinite else {
                 throw TrainingError.nonFiniteLoss(step: step, detail: "gradient norm is \(norm)")
             }
             for p in clippingOnlyParameters { p.zeroGradient() }
             let factor = schedule.factor(at: step - 1)
             // A finite gradient can still carry a parameter past Float's range (a huge learning
-            // rate): such a step is undone and the run stops, so no artifact holds infinities.
-            let valuesBefore = parameters.map(\.parameter.value)
-            optimizer.step(learningRateFactor: factor)
-            if let bad = parameters.firstIndex(where: { !$0.parameter.value.isFinite }) {
+            // rate): such a step is undone and the run stops, so no artifact holds infinities. A
+            // copy to undo it is kept only when the step is not provably bounded (the first step,
+            // huge weights or learning rates).
+            let bounded = optimizer.updateIsBounded(largestMagnitudes: largestMagnitudes, learningRateFactor: factor)
+            let valuesBefore = bounded ? [] : parameters.map(\.parameter.value)
+            // Clipping is applied by the optimiser as it reads the gradients (one pass, not two).
+            largestMagnitudes = optimizer.step(learningRateFactor: factor,
+                                               gradientScale: GradientClipping.scale(norm: norm, maximumNorm: settings.maximumGradientNorm))
+            if let bad = parameters.first(where: { !(largestMagnitudes[$0.key]?.isFinite ?? $0.parameter.value.isFinite) }) {
                 for (p, value) in zip(parameters, valuesBefore) { p.parameter.value = value }
-                throw TrainingError.nonFiniteLoss(step: step, detail: "the update made \(parameters[bad].key) non-finite")
+                throw TrainingError.nonFiniteLoss(step: step, detail: "the update made \(bad.key) non-finite")
             }
             for p in all { p.zeroGradient() }
             try hooks.valuesDidChange?()

@@ -55,15 +55,23 @@ public final class AdamW {
 
     /// Updates every parameter that has a gradient.
     ///
-    /// - Parameter learningRateFactor: the schedule's multiplier for this step (1 = peak).
-    public func step(learningRateFactor: Float = 1) {
+    /// - Parameters:
+    ///   - learningRateFactor: the schedule's multiplier for this step (1 = peak).
+    ///   - gradientScale: multiplies every gradient as it is read (global-norm clipping,
+    ///     ``GradientClipping/scale(norm:maximumNorm:)``); default 1, which leaves them exact.
+    /// - Returns: the largest magnitude of each updated parameter's new values, by key (`+inf`
+    ///   when one is not finite), for ``updateIsBounded(largestMagnitudes:learningRateFactor:)``.
+    @discardableResult
+    public func step(learningRateFactor: Float = 1, gradientScale: Float = 1) -> [String: Float] {
         stepCount += 1
         let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
         let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
+        var largest: [String: Float] = [:]
         for group in groups {
             let lr = group.learningRate * learningRateFactor
             let update = AdamWUpdate(beta1: beta1, beta2: beta2, epsilon: epsilon, decay: 1 - lr * group.weightDecay,
-                                     stepSize: lr / correction1, rootCorrection2: correction2.squareRoot())
+                                     stepSize: lr / correction1, rootCorrection2: correction2.squareRoot(),
+                                     gradientScale: gradientScale)
             for (key, p) in group.parameters {
                 guard let g = p.gradient else { continue }
                 if firstMoments[key] == nil {
@@ -72,22 +80,48 @@ public final class AdamW {
                 }
                 // All three buffers are updated in place (Parameter.withUnsafeMutableValue: no
                 // copy of the value).
-                g.withUnsafeBufferPointer { gb in
+                largest[key] = g.withUnsafeBufferPointer { gb in
                     p.withUnsafeMutableValue { pb in
                         firstMoments[key]!.withUnsafeMutableBufferPointer { mb in
                             secondMoments[key]!.withUnsafeMutableBufferPointer { vb in
                                 let g = gb.baseAddress!, w = pb.baseAddress!, m = mb.baseAddress!, v = vb.baseAddress!
-                                Parallel.forEachChunk(pb.count, minimumChunk: 65_536) { range in
+                                return Parallel.mapChunks(pb.count, minimumChunk: 65_536) { range in
                                     let i = range.lowerBound
-                                    update.apply(weights: w + i, firstMoments: m + i, secondMoments: v + i,
-                                                 gradient: g + i, count: range.count)
-                                }
+                                    return update.apply(weights: w + i, firstMoments: m + i, secondMoments: v + i,
+                                                        gradient: g + i, count: range.count)
+                                }.reduce(0, max)
                             }
                         }
                     }
                 }
             }
         }
+        return largest
+    }
+
+    /// Whether the next step, at `learningRateFactor`, provably leaves every parameter finite,
+    /// given the largest magnitudes of their current values (from the previous ``step``), so that
+    /// a caller need not keep a copy to undo it.
+    ///
+    /// With moments started at zero, `|m̂| / √v̂ ≤ 1 / √((1 - β2)(1 - β1²/β2))` (Cauchy-Schwarz over
+    /// the gradient history), so one step moves a weight by at most `lr` times that; the step is
+    /// bounded when every `|w| · |decay| + 2 · lr · bound` stays under a quarter of Float's range.
+    /// False when a magnitude is unknown, when `β1² ≥ β2`, or when ε < 1e-20 (a second moment that
+    /// underflows to 0 could then divide a first moment by almost nothing).
+    public func updateIsBounded(largestMagnitudes: [String: Float], learningRateFactor: Float) -> Bool {
+        let (b1, b2) = (Double(beta1), Double(beta2))
+        guard epsilon >= 1e-20, (0..<1).contains(b1), b2 > 0, b2 < 1, b1 * b1 < b2 else { return false }
+        let bound = 1 / ((1 - b2) * (1 - b1 * b1 / b2)).squareRoot()
+        let limit = Double(Float.greatestFiniteMagnitude) / 4
+        for group in groups {
+            let lr = Double(group.learningRate) * Double(learningRateFactor)
+            let decay = abs(1 - lr * Double(group.weightDecay))
+            for (key, _) in group.parameters {
+                guard let largest = largestMagnitudes[key], largest.isFinite,
+                      Double(largest) * decay + 2 * abs(lr) * bound < limit else { return false }
+            }
+        }
+        return true
     }
 
     /// The optimiser state as named tensors (`m.<key>`, `v.<key>`) plus the step count.

@@ -11,11 +11,19 @@ public enum GradientClipping {
     public static func clip(_ parameters: [Parameter], maximumNorm: Float) -> Double {
         let norm = globalNorm(parameters)
         guard norm.isFinite else { return norm }
-        let factor = Double(maximumNorm) / (norm + 1e-6)
+        let factor = scale(norm: norm, maximumNorm: maximumNorm)
         if factor < 1 {
-            for p in parameters { p.scaleGradient(by: Float(factor)) }
+            for p in parameters { p.scaleGradient(by: factor) }
         }
         return norm
+    }
+
+    /// The factor ``clip(_:maximumNorm:)`` multiplies the gradients by at global norm `norm`
+    /// (`maximumNorm / (norm + 1e-6)` when below 1, else exactly 1), for an optimiser that applies
+    /// it while it reads them (``AdamW/step(learningRateFactor:gradientScale:)``).
+    public static func scale(norm: Double, maximumNorm: Float) -> Float {
+        let factor = Double(maximumNorm) / (norm + 1e-6)
+        return factor < 1 ? Float(factor) : 1
     }
 
     /// The joint Euclidean norm of the gradients of `parameters` (those without one count 0).
