@@ -102,8 +102,9 @@ enum TrainingWorkloads {
             return {
                 try loss().backward()
                 afterBackward()
-                GradientClipping.clip(parameters.map(\.parameter), maximumNorm: 0.1)
-                optimizer.step()
+                // As TrainingLoop: the clipping factor applied by AdamW as it reads the gradients.
+                let norm = GradientClipping.globalNorm(parameters.map(\.parameter))
+                optimizer.step(gradientScale: GradientClipping.scale(norm: norm, maximumNorm: 0.1))
                 for (_, p) in parameters { p.zeroGradient() }
                 afterUpdate()
             }
@@ -180,8 +181,8 @@ enum TrainingWorkloads {
                 { loss.backward() },
                 { said.accumulateGradients() },
                 {
-                    GradientClipping.clip(said.trainableParameters.map(\.parameter), maximumNorm: 0.1)
-                    optimizer.step()
+                    let norm = GradientClipping.globalNorm(said.trainableParameters.map(\.parameter))
+                    optimizer.step(gradientScale: GradientClipping.scale(norm: norm, maximumNorm: 0.1))
                     for (_, p) in said.trainableParameters { p.zeroGradient() }
                 },
             ]
