@@ -196,6 +196,65 @@ struct TrainingLoopTests {
     }
 }
 
+/// AdamW's bound on one step, which lets the training loop skip its undo copy.
+@Suite("AdamW step bound")
+struct AdamWBoundTests {
+    @Test func theBoundHoldsOnAdversarialGradientsAndDecidesTheCopy() {
+        let count = 64
+        let w = Parameter(Tensor.zeros([count]))
+        let lr: Float = 0.01
+        let optimizer = AdamW(parameters: [("w", w)], learningRate: lr)
+        let (beta1, beta2): (Double, Double) = (0.9, 0.999)
+        let product: Double = (1 - beta2) * (1 - beta1 * beta1 / beta2)
+        let bound = Float(1 / product.squareRoot())
+        #expect(!optimizer.updateIsBounded(largestMagnitudes: [:], learningRateFactor: 1), "unknown magnitudes")
+        var generator = RandomGenerator(seed: 5)
+        var magnitudes: [String: Float] = [:]
+        var largestStep: Float = 0
+        for t in 0..<300 {
+            // Gradients growing by β2/β1 per step (the Cauchy-Schwarz worst case), a switch of sign
+            // and scale after 150 steps, and random ones in half the entries.
+            let growth: Double = pow(0.999 / 0.9, Double(t % 150))
+            let grown = Float(growth * (t < 150 ? 1e-3 : -1e2))
+            let noiseScale: Float = t % 7 == 0 ? 1e4 : 1e-4
+            var g = [Float](repeating: grown, count: count)
+            for i in stride(from: 1, to: count, by: 2) { g[i] = Float(generator.nextNormal()) * noiseScale }
+            w.accumulateGradient(Tensor(g, shape: [count]))
+            let before = w.value.scalars
+            magnitudes = optimizer.step(learningRateFactor: 1)
+            w.zeroGradient()
+            let moved = zip(before, w.value.scalars).map { abs($0 - $1) }.max()!
+            largestStep = max(largestStep, moved)
+            #expect(magnitudes["w"] == w.value.scalars.map(abs).max()!)
+        }
+        #expect(largestStep <= lr * bound, "moved \(largestStep) > \(lr * bound)")
+        #expect(largestStep > lr, "the adversarial gradients should move a weight by more than lr: \(largestStep)")
+        #expect(optimizer.updateIsBounded(largestMagnitudes: magnitudes, learningRateFactor: 1))
+        #expect(!optimizer.updateIsBounded(largestMagnitudes: ["w": .greatestFiniteMagnitude / 2], learningRateFactor: 1))
+        #expect(!optimizer.updateIsBounded(largestMagnitudes: magnitudes, learningRateFactor: 1e38))
+        #expect(!optimizer.updateIsBounded(largestMagnitudes: ["w": .infinity], learningRateFactor: 1))
+        let tinyEpsilon = AdamW(parameters: [("w", w)], learningRate: lr, weightDecay: 0)
+        #expect(tinyEpsilon.updateIsBounded(largestMagnitudes: ["w": 1], learningRateFactor: 1))
+        #expect(!AdamW(groups: tinyEpsilon.groups, epsilon: 1e-30).updateIsBounded(largestMagnitudes: ["w": 1], learningRateFactor: 1))
+        #expect(!AdamW(groups: tinyEpsilon.groups, beta1: 0.99, beta2: 0.9).updateIsBounded(largestMagnitudes: ["w": 1], learningRateFactor: 1))
+    }
+
+    @Test func anUnboundedStepThatOverflowsIsUndone() throws {
+        // Loss w, gradient 1, weight decay 1 at learning rate 1e37: the first step takes w to about
+        // -2e37 (finite; kept with a copy, nothing being known yet), the second multiplies it by
+        // 1 - lr past Float's range; it is not provably bounded, so its copy undoes it.
+        let w = Parameter(Tensor([1], shape: [1]))
+        let hooks = TrainingLoop.Hooks(loss: { _ in w.tensor.sum() }, evaluate: { 0 })
+        let settings = OptimizationSettings(learningRate: 1e37, batchSize: 1, totalSteps: 5, warmupSteps: 0,
+                                            evaluationPeriod: 5, maximumGradientNorm: 1, weightDecay: 1)
+        #expect(throws: TrainingError.nonFiniteLoss(step: 2, detail: "the update made w non-finite")) {
+            _ = try TrainingLoop(parameters: [("w", w)], settings: settings)
+                .run(hooks: hooks, checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        }
+        #expect(w.value.isFinite && w.value.scalars[0] < -1e36, "step 1 kept, step 2 undone: \(w.value.scalars)")
+    }
+}
+
 @Suite("Training events as JSON")
 struct TrainingEventTests {
     @Test func eventsAreFlatObjectsThatRoundTrip() throws {
