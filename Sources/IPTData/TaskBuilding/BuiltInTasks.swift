@@ -472,11 +472,14 @@ public enum BuiltInTasks {
     /// Inputs and answers are split at the middle word of texts of this many words.
     static let completionWords = 6...40
 
-    /// Candidates made from one corpus line each, split into those whose line the corpus leaves out
-    /// (the test pool) and the rest. A held-out candidate whose input or answer is also another
-    /// candidate's (the same text on two lines, one of them pretrained on) goes to neither.
-    private static func splitHeldOut(_ candidates: [TaskCandidate], _ heldOut: Set<String>)
-        -> (test: [TaskCandidate], rest: [TaskCandidate]) {
+    /// A Rouge-L text-to-text task from candidates made from one corpus line each: the test set from
+    /// those whose line the corpus leaves out, train and dev from the rest
+    /// (``FewShotSampling/sample(_:testPool:pool:minimumTestSize:)``). A held-out candidate whose
+    /// input or answer the model was pretrained on elsewhere — another candidate's text (the same
+    /// text on two lines) or one of `pretrainedElsewhere` — is in neither.
+    private static func heldOutTextTask(_ name: String, summary: String, inputFormat: String,
+                                        candidates: [TaskCandidate], heldOut: Set<String>,
+                                        pretrainedElsewhere: Set<String> = []) throws -> GeneratedTask {
         var test: [TaskCandidate] = [], rest: [TaskCandidate] = []
         for candidate in candidates {
             if !candidate.revealingCorpusLines.isEmpty && candidate.revealingCorpusLines.allSatisfy(heldOut.contains) {
@@ -485,8 +488,11 @@ public enum BuiltInTasks {
                 rest.append(candidate)
             }
         }
-        let seenText = Set(rest.flatMap { [$0.line.input, $0.line.answer] })
-        return (test.filter { !seenText.contains($0.line.input) && !seenText.contains($0.line.answer) }, rest)
+        let pretrained = pretrainedElsewhere.union(rest.flatMap { [$0.line.input, $0.line.answer] })
+        return try FewShotSampling.sample(
+            textToText(name, metric: "Rouge-L", summary: summary, inputFormat: inputFormat),
+            testPool: test.filter { !pretrained.contains($0.line.input) && !pretrained.contains($0.line.answer) },
+            pool: rest)
     }
 
     /// The first half of `text` (by words) and the second, or nil unless it has
@@ -503,12 +509,9 @@ public enum BuiltInTasks {
             return TaskCandidate(input: "word: \(synset.headword.text) [SEP] definition beginning: \(first)", answer: second,
                                  revealing: [line])
         }
-        let (test, rest) = splitHeldOut(candidates, heldOut)
-        return try FewShotSampling.sample(
-            textToText("wn-definition-completion", metric: "Rouge-L",
-                       summary: "the second half (by words) of a WordNet definition (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its headword and first half. Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
-                       inputFormat: "word: <headword> [SEP] definition beginning: <first half>"),
-            testPool: test, pool: rest)
+        return try heldOutTextTask("wn-definition-completion",
+                                   summary: "the second half (by words) of a WordNet definition (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its headword and first half. Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
+                                   inputFormat: "word: <headword> [SEP] definition beginning: <first half>", candidates: candidates, heldOut: heldOut)
     }
 
     static func exampleCompletionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
@@ -518,12 +521,9 @@ public enum BuiltInTasks {
                 return TaskCandidate(input: "sentence beginning: \(first)", answer: second, revealing: [sentence])
             }
         }
-        let (test, rest) = splitHeldOut(candidates, heldOut)
-        return try FewShotSampling.sample(
-            textToText("wn-example-completion", metric: "Rouge-L",
-                       summary: "the second half (by words) of a WordNet example sentence (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its first half. Test examples only from sentences the pretraining corpus leaves out (those of the fill-in-the-blank tests).",
-                       inputFormat: "sentence beginning: <first half>"),
-            testPool: test, pool: rest)
+        return try heldOutTextTask("wn-example-completion",
+                                   summary: "the second half (by words) of a WordNet example sentence (\(completionWords.lowerBound) to \(completionWords.upperBound) words) from its first half. Test examples only from sentences the pretraining corpus leaves out (those of the fill-in-the-blank tests).",
+                                   inputFormat: "sentence beginning: <first half>", candidates: candidates, heldOut: heldOut)
     }
 
     static func wordDefinitionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
@@ -534,12 +534,9 @@ public enum BuiltInTasks {
             return TaskCandidate(input: "word: \(synset.headword.text) [SEP] part of speech: \(category.rawValue)",
                                  answer: synset.definition, revealing: [line])
         }
-        let (test, rest) = splitHeldOut(candidates, heldOut)
-        return try FewShotSampling.sample(
-            textToText("wn-word-definition", metric: "Rouge-L",
-                       summary: "the WordNet definition of a common noun or verb from the word and its part of speech (words with several senses are ambiguous and left out). Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
-                       inputFormat: "word: <word> [SEP] part of speech: <noun or verb>"),
-            testPool: test, pool: rest)
+        return try heldOutTextTask("wn-word-definition",
+                                   summary: "the WordNet definition of a common noun or verb from the word and its part of speech (words with several senses are ambiguous and left out). Test examples only from definitions the pretraining corpus leaves out (those of the definition-to-word tests).",
+                                   inputFormat: "word: <word> [SEP] part of speech: <noun or verb>", candidates: candidates, heldOut: heldOut)
     }
 
     static func fortuneWordDefinitionTask(_ sources: TaskSources, _ heldOut: Set<String>) throws -> GeneratedTask {
@@ -547,7 +544,6 @@ public enum BuiltInTasks {
         let candidates = try humorousDefinitions(sources, task: name).compactMap {
             TaskCandidate(input: "word: \($0.word)", answer: $0.definition, revealing: $0.revealing)
         }
-        var (test, rest) = splitHeldOut(candidates, heldOut)
         // A definition can also stand in another collection as one line (`Alliance: In
         // international politics, ... -- Ambrose Bierce`), which the model was pretrained on.
         var pretrained = Set<String>()
@@ -556,12 +552,9 @@ public enum BuiltInTasks {
             pretrained.insert(entry.paragraph)
             if let colon = entry.paragraph.range(of: ": ") { pretrained.insert(String(entry.paragraph[colon.upperBound...])) }
         }
-        test.removeAll { pretrained.contains($0.line.answer) }
-        return try FewShotSampling.sample(
-            textToText(name, metric: "Rouge-L",
-                       summary: "the humorous definition of a word in the `definitions` fortune collection (as fortune-definition-word, the other way round; words defined more than once are ambiguous and left out). Test examples only from entries the pretraining corpus leaves out (those of the fortune-definition-word tests).",
-                       inputFormat: "word: <word>"),
-            testPool: test, pool: rest)
+        return try heldOutTextTask(name,
+                                   summary: "the humorous definition of a word in the `definitions` fortune collection (as fortune-definition-word, the other way round; words defined more than once are ambiguous and left out). Test examples only from entries the pretraining corpus leaves out (those of the fortune-definition-word tests).",
+                                   inputFormat: "word: <word>", candidates: candidates, heldOut: heldOut, pretrainedElsewhere: pretrained)
     }
 
     // MARK: - Descriptions
