@@ -13,4 +13,13 @@ AVX512 static inline __m512 add(__m512 a, __m512 b) { return _mm512_add_ps(a, b)
 AVX512 static inline __m512 sub(__m512 a, __m512 b) { return _mm512_sub_ps(a, b); }
 AVX512 static inline __m512 con(float c) { return _mm512_set1_ps(c); }
 
+// c[0] x^(n-1) + c[1] x^(n-2) + ... + c[n-1] by Horner's rule, each step a multiplication and an
+// addition rounded on their own, as the Swift definitions' chains (a subtraction of c there is an
+// addition of -c here: the same result bit for bit).
+AVX512 static inline __m512 horner(__m512 x, const float *c, int n) {
+    __m512 p = con(c[0]);
+    for (int i = 1; i < n; i++) p = add(mul(p, x), con(c[i]));
+    return p;
+}
+
 #endif

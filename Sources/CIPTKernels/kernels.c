@@ -52,15 +52,8 @@ AVX512 static void normals_avx512(uint64_t key, int64_t start, int64_t count, fl
         exponent = _mm512_mask_add_ps(exponent, large, exponent, con(1.0f));
         __m512 f = sub(m, con(1.0f));
         __m512 z = mul(f, f);
-        __m512 p = con(7.0376836292e-2f);
-        p = sub(mul(p, f), con(1.1514610310e-1f));
-        p = add(mul(p, f), con(1.1676998740e-1f));
-        p = sub(mul(p, f), con(1.2420140846e-1f));
-        p = add(mul(p, f), con(1.4249322787e-1f));
-        p = sub(mul(p, f), con(1.6668057664e-1f));
-        p = add(mul(p, f), con(2.0000714765e-1f));
-        p = sub(mul(p, f), con(2.4999993993e-1f));
-        p = add(mul(p, f), con(3.3333331174e-1f));
+        __m512 p = horner(f, (const float[]){7.0376836292e-2f, -1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f,
+            1.4249322787e-1f, -1.6668057664e-1f, 2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f}, 9);
         __m512 y = mul(mul(p, z), f);
         y = sub(y, mul(con(0.5f), z));
         __m512 logarithm = add(add(f, y), mul(exponent, con(0.69314718056f)));
@@ -71,12 +64,8 @@ AVX512 static void normals_avx512(uint64_t key, int64_t start, int64_t count, fl
         t = _mm512_mask_sub_ps(t, flip, con(0.5f), t);
         __m512 x = mul(t, con(6.28318530718f));
         __m512 x2 = mul(x, x);
-        __m512 q = con(-2.755731922e-7f);
-        q = add(mul(q, x2), con(2.480158730e-5f));
-        q = sub(mul(q, x2), con(1.388888889e-3f));
-        q = add(mul(q, x2), con(4.166666667e-2f));
-        q = sub(mul(q, x2), con(0.5f));
-        q = add(mul(q, x2), con(1.0f));
+        __m512 q = horner(x2, (const float[]){-2.755731922e-7f, 2.480158730e-5f, -1.388888889e-3f, 4.166666667e-2f,
+            -0.5f, 1.0f}, 6);
         q = negate(q, flip);
         _mm512_storeu_ps(out + i, mul(_mm512_sqrt_ps(mul(con(-2.0f), logarithm)), q));
     }

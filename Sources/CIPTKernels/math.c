@@ -52,12 +52,8 @@ AVX512 static inline __m512 exp16(__m512 x) {
     __m512 r = sub(clamped, mul(n, con(0.693359375f)));
     r = sub(r, mul(n, con(-2.1219444e-4f)));
     __m512 r2 = mul(r, r);
-    __m512 p = con(1.9875691500e-4f);
-    p = add(mul(p, r), con(1.3981999507e-3f));
-    p = add(mul(p, r), con(8.3334519073e-3f));
-    p = add(mul(p, r), con(4.1665795894e-2f));
-    p = add(mul(p, r), con(1.6666665459e-1f));
-    p = add(mul(p, r), con(5.0000001201e-1f));
+    __m512 p = horner(r, (const float[]){1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f, 4.1665795894e-2f,
+        1.6666665459e-1f, 5.0000001201e-1f}, 6);
     p = add(add(mul(p, r2), r), con(1.0f));
     __m512i half = _mm512_srai_epi32(ni, 1);
     __m512 scale1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(127)), 23));
@@ -73,26 +69,15 @@ AVX512 static inline __m512 exp16(__m512 x) {
 AVX512 static inline __m512 erf16(__m512 x) {
     __m512 ax = magnitude(x);
     __m512 u = mul(ax, ax);
-    __m512 q = con(-9.680133189249318e-06f);
-    q = add(mul(q, u), con(0.00011270543473074213f));
-    q = sub(mul(q, u), con(0.00084847112884745f));
-    q = add(mul(q, u), con(0.005221074912697077f));
-    q = sub(mul(q, u), con(0.02686544507741928f));
-    q = add(mul(q, u), con(0.11283782869577408f));
-    q = sub(mul(q, u), con(0.37612637877464294f));
-    q = add(mul(q, u), con(0.12837916612625122f));
+    __m512 q = horner(u, (const float[]){-9.680133189249318e-06f, 0.00011270543473074213f, -0.00084847112884745f,
+        0.005221074912697077f, -0.02686544507741928f, 0.11283782869577408f, -0.37612637877464294f,
+        0.12837916612625122f}, 8);
     __m512 small = add(ax, mul(ax, q));
     const __mmask16 below_one = less(ax, 1.0f);
     __m512 t = _mm512_div_ps(con(1.0f), blend(greater(ax, 4.0f), con(4.0f), blend(below_one, con(1.0f), ax)));
-    __m512 g = con(-0.011375083588063717f);
-    g = add(mul(g, t), con(0.03800125792622566f));
-    g = add(mul(g, t), con(0.004023976158350706f));
-    g = sub(mul(g, t), con(0.21906596422195435f));
-    g = add(mul(g, t), con(0.48093709349632263f));
-    g = sub(mul(g, t), con(0.46466609835624695f));
-    g = add(mul(g, t), con(0.040159422904253006f));
-    g = add(mul(g, t), con(0.5593158602714539f));
-    g = add(mul(g, t), con(0.0002530918864067644f));
+    __m512 g = horner(t, (const float[]){-0.011375083588063717f, 0.03800125792622566f, 0.004023976158350706f,
+        -0.21906596422195435f, 0.48093709349632263f, -0.46466609835624695f, 0.040159422904253006f,
+        0.5593158602714539f, 0.0002530918864067644f}, 9);
     __m512 result = sub(con(1.0f), mul(exp16(flip_sign(u)), g));
     result = blend(below_one, small, result);
     result = copy_sign(result, x);
