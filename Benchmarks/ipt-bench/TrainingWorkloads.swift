@@ -119,11 +119,14 @@ enum TrainingWorkloads {
             return optimisationStep([("prompt", prompt)], loss: { try taskLoss(.shared(prompt.tensor)) })
         case "ist":
             let z = Parameter(Tensor.randomNormal([s.dimension], standardDeviation: 0.02, generator: &generator))
-            let decoder = PromptDecoder(dimension: s.dimension, promptLength: n, hiddenSize: h, generator: &generator)
+            // The peer's decoder is Linear(d, h) -> tanh -> Linear(h, n h): width h (768 at base, 64 at tiny).
+            let decoder = PromptDecoder(dimension: s.dimension, promptLength: n, hiddenSize: h, decoderWidth: h,
+                                        generator: &generator)
             decoder.freeze()
             return optimisationStep([("z", z)], loss: { try taskLoss(.shared(decoder.prompt(for: z.tensor))) })
         case "msf":
-            let autoencoder = PromptAutoencoder(dimension: s.dimension, promptLength: n, hiddenSize: h, generator: &generator)
+            let autoencoder = PromptAutoencoder(dimension: s.dimension, promptLength: n, hiddenSize: h, decoderWidth: h,
+                                                generator: &generator)
             let targets = Tensor.randomNormal([b, n, h], standardDeviation: 0.02, generator: &generator)
             return optimisationStep(autoencoder.trainableParameters(), loss: {
                 let reconstructed = autoencoder(targets)
