@@ -101,8 +101,10 @@ extension Tensor {
         for t in tensors {
             let rowIn = t.shape[ax] * inner
             t.withUnsafeBufferPointer { s in
-                for o in 0..<outer {
-                    (out.storage.pointer + o * rowOut + offset).update(from: s.baseAddress! + o * rowIn, count: rowIn)
+                guard let source = s.baseAddress, rowIn > 0 else { return }
+                let destination = out.storage.pointer + offset
+                Parallel.forEachChunk(outer, minimumChunk: Swift.max(1, 65_536 / Swift.max(rowIn, 1))) { range in
+                    for o in range { (destination + o * rowOut).update(from: source + o * rowIn, count: rowIn) }
                 }
             }
             offset += rowIn
