@@ -100,7 +100,10 @@ enum CompareBenchmark {
         for _ in 0..<3 {
             for family in ["auto"] + families {
                 var environment: [String: String?] = ["OPENBLAS_NUM_THREADS": "\(options.threads)"]
-                if family != "auto" { environment["OPENBLAS_CORETYPE"] = family }
+                if family != "auto" {
+                    environment["OPENBLAS_CORETYPE"] = family
+                    environment["IPT_BLAS_LIBRARY"] = .some(nil)  // these rows are OpenBLAS's
+                }
                 // The kernel families run OpenBLAS alone with its own threads; the library runs IPTCore's path.
                 let arguments = ["gemm", "--seconds", "0.3", "--json"] + (family == "auto" ? [] : ["--direct", "--threads", "\(options.threads)"])
                 let outcome = runChild(executable, arguments, environment: environment, limit: options)

@@ -58,6 +58,13 @@ struct IPTCommand: ParsableCommand {
             } ?? ""
             usageError(problem + help)
         }
+        // A BLAS library asked for by name that cannot serve is an error, not a silent slowdown
+        // (`info` still runs: its JSON shows the reason).
+        if ProcessInfo.processInfo.environment["IPT_BLAS_LIBRARY"] != nil, !(command is InfoCommand),
+           let warning = BLAS.info.warning {
+            FileHandle.standardError.write(Data("ipt-cli: error: \(warning)\n".utf8))
+            Foundation.exit(1)
+        }
         do {
             try command.run()
         } catch let code as ExitCode {

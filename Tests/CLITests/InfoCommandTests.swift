@@ -32,3 +32,44 @@ struct InfoCommandTests {
         #expect(!result.stderr.contains("CommandError"))
     }
 }
+
+@Suite("IPT_BLAS_LIBRARY: another CBLAS library for the GEMMs")
+struct BLASLibraryChoiceTests {
+    private func blas(_ result: CLIResult) throws -> [String: Any] {
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        return try #require(json["blas"] as? [String: Any])
+    }
+
+    @Test func aLoadableCBLASLibraryIsUsedAndChecked() throws {
+        let path = "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"
+        guard FileManager.default.fileExists(atPath: path) else {
+            print("skipped: \(path) absent (install libopenblas-dev)")
+            return
+        }
+        let result = try CLI.run(["info"], environment: ["IPT_BLAS_LIBRARY": path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let blas = try blas(result)
+        #expect(blas["coreSource"] as? String == "IPT_BLAS_LIBRARY=\(path)")
+        #expect(blas["coreName"] as? String == "libopenblas.so.0")
+        #expect((blas["verified"] as? Bool) == true)
+        #expect(blas["warning"] == nil)
+    }
+
+    @Test(arguments: [("/nonexistent/libcblas.so", "cannot be loaded"), ("libm.so.6", "has no cblas_sgemm")])
+    func anUnusableLibraryFallsBackToOpenBLASAndSaysWhy(path: String, reason: String) throws {
+        let result = try CLI.run(["info"], environment: ["IPT_BLAS_LIBRARY": path])
+        #expect(result.status == 0, "\(result.stderr)")
+        let blas = try blas(result)
+        let warning = try #require(blas["warning"] as? String)
+        #expect(warning.hasPrefix("IPT_BLAS_LIBRARY=\(path): \(reason)"), "\(warning)")
+        #expect((blas["verified"] as? Bool) == true)
+        #expect(blas["coreSource"] as? String != "IPT_BLAS_LIBRARY=\(path)")
+    }
+
+    @Test func otherCommandsStopWithOneLineNamingTheVariable() throws {
+        let result = try CLI.run(["report", "/nonexistent/run"], environment: ["IPT_BLAS_LIBRARY": "/nonexistent/libcblas.so"])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("ipt-cli: error: IPT_BLAS_LIBRARY=/nonexistent/libcblas.so: cannot be loaded ("), "\(result.stderr)")
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)")
+    }
+}

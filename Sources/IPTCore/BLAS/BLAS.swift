@@ -16,6 +16,11 @@ import Glibc
 /// `IPT_BLAS_CORETYPE=auto|off|<name>` overrides the choice (`off`: trust OpenBLAS; a named family
 /// this CPU cannot run is refused, as it would die on an illegal instruction, and the automatic
 /// choice is used instead). A non-empty `OPENBLAS_CORETYPE` set by the user always wins.
+/// `IPT_BLAS_LIBRARY=<path>` loads another CBLAS library for the GEMMs instead (for instance
+/// Intel MKL's `libmkl_rt.so` from PyPI's `mkl` wheel, the BLAS inside PyTorch's wheel; MKL gets
+/// `MKL_THREADING_LAYER=SEQUENTIAL` unless the user set it); it passes the same check, and when it
+/// cannot be loaded or fails the check, OpenBLAS is used and ``Info/warning`` says why. LAPACK
+/// stays on the system's LAPACKE.
 /// Without OpenBLAS, or when the check fails, ``referenceSgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)``
 /// keeps everything correct (slowly), and ``info`` says so. ``statistics`` counts the GEMMs done.
 ///
@@ -41,6 +46,9 @@ public enum BLAS {
         public let verified: Bool
         /// Largest relative error of that test multiplication.
         public let verificationError: Double
+        /// Why the library asked for with `IPT_BLAS_LIBRARY` is not in use (OpenBLAS is, then);
+        /// nil otherwise.
+        public var warning: String? = nil
     }
 
     private typealias Sgemm = @convention(c) (
@@ -74,19 +82,79 @@ public enum BLAS {
     static var isOpenBLASLoaded: Bool { library.handle != nil }
 
     private static func load() -> Library {
-        let candidates = ["libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
-        var source = "OpenBLAS's own detection"
         let environment = ProcessInfo.processInfo.environment
-        let alreadyLoaded = candidates.contains { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }
-        if alreadyLoaded {
-            source = "already loaded by the process (OPENBLAS_CORETYPE as it was then)"
-        } else if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
-            source = "OPENBLAS_CORETYPE=\(user) (set by the user)"
-        } else {
-            let choice = coreChoice(request: environment["IPT_BLAS_CORETYPE"], cpu: CPUFeatures.current)
-            if let core = choice.core { setenv("OPENBLAS_CORETYPE", core, 1) }
-            source = choice.source
+        // Also for a requested library: LAPACKE still runs on OpenBLAS, loaded by the dynamic loader.
+        let coreSource = prepareOpenBLASCore(environment: environment)
+        var warning: String? = nil
+        if let requested = environment["IPT_BLAS_LIBRARY"], !requested.isEmpty {
+            switch loadRequested(requested) {
+            case .success(let library): return library
+            case .failure(let problem): warning = "IPT_BLAS_LIBRARY=\(requested): \(problem.message)"
+            }
         }
+        var library = loadOpenBLAS(coreSource: coreSource)
+        library.info.warning = warning
+        return library
+    }
+
+    private struct LoadProblem: Error { let message: String }
+
+    /// The CBLAS library at `path` (a file or a name the dynamic loader resolves), checked.
+    private static func loadRequested(_ path: String) -> Result<Library, LoadProblem> {
+        // MKL's default threading layer needs Intel's OpenMP runtime (a separate wheel); IPTCore
+        // runs each GEMM block on one of its own workers anyway.
+        setenv("MKL_THREADING_LAYER", "SEQUENTIAL", 0)
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            return .failure(LoadProblem(message: "cannot be loaded (\(dlerror().map { String(cString: $0) } ?? "unknown error"))"))
+        }
+        guard let gemm = dlsym(handle, "cblas_sgemm") else {
+            dlclose(handle)
+            return .failure(LoadProblem(message: "has no cblas_sgemm"))
+        }
+        let sgemm = unsafeBitCast(gemm, to: Sgemm.self)
+        let setThreads = (dlsym(handle, "openblas_set_num_threads") ?? dlsym(handle, "MKL_Set_Num_Threads"))
+            .map { unsafeBitCast($0, to: SetInt.self) }
+        setThreads?(1)
+        let error = verify(sgemm)
+        guard error < 1e-4 else {
+            dlclose(handle)
+            return .failure(LoadProblem(message: "failed the check against a double-precision reference (relative error \(error))"))
+        }
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let info = Info(library: resolvedPath(containing: name) ?? path,
+                        config: "", coreName: name, coreSource: "IPT_BLAS_LIBRARY=\(path)",
+                        threads: Parallel.workers, verified: true, verificationError: error)
+        return .success(Library(handle: handle, sgemm: sgemm, setThreads: setThreads, info: info))
+    }
+
+    /// The first file mapped into the process whose path contains `name` (the dynamic loader's
+    /// resolution of a name, through Debian's alternatives), from /proc/self/maps.
+    private static func resolvedPath(containing name: String) -> String? {
+        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
+        return maps.split(separator: "\n").compactMap { line -> String? in
+            guard let slash = line.firstIndex(of: "/"), line.contains(name) else { return nil }
+            return String(line[slash...])
+        }.first
+    }
+
+    private static let openBLASNames = ["libopenblas.so.0", "libopenblas.so", "/usr/lib/x86_64-linux-gnu/libopenblas.so.0"]
+
+    /// Sets `OPENBLAS_CORETYPE` for OpenBLAS's load (see the type's documentation) and says how
+    /// the kernel family is chosen.
+    private static func prepareOpenBLASCore(environment: [String: String]) -> String {
+        if openBLASNames.contains(where: { dlopen($0, RTLD_NOW | RTLD_NOLOAD) != nil }) {
+            return "already loaded by the process (OPENBLAS_CORETYPE as it was then)"
+        }
+        if let user = environment["OPENBLAS_CORETYPE"], !user.isEmpty {
+            return "OPENBLAS_CORETYPE=\(user) (set by the user)"
+        }
+        let choice = coreChoice(request: environment["IPT_BLAS_CORETYPE"], cpu: CPUFeatures.current)
+        if let core = choice.core { setenv("OPENBLAS_CORETYPE", core, 1) }
+        return choice.source
+    }
+
+    private static func loadOpenBLAS(coreSource source: String) -> Library {
+        let candidates = openBLASNames
         var handle: UnsafeMutableRawPointer? = nil
         var loadedName = ""
         for name in candidates {
@@ -106,12 +174,7 @@ public enum BLAS {
         let setThreads = dlsym(handle, "openblas_set_num_threads").map { unsafeBitCast($0, to: SetInt.self) }
         setThreads?(1)  // IPTCore splits products across its own workers (see the type's documentation)
         let error = verify(sgemm)
-        // The file the dynamic loader resolved (through Debian's alternatives), from the process's maps.
-        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
-        let path = maps.split(separator: "\n").compactMap { line -> String? in
-            guard let slash = line.firstIndex(of: "/"), line.contains("libopenblas") else { return nil }
-            return String(line[slash...])
-        }.first ?? loadedName
+        let path = resolvedPath(containing: "libopenblas") ?? loadedName
         let verified = error < 1e-4
         let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
                         coreSource: source, threads: Parallel.workers, verified: verified, verificationError: error)
@@ -331,3 +394,4 @@ final class GemmCounter: Sendable {
         scoped?.add(flops: n)
     }
 }
+
