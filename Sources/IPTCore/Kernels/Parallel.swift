@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits element-wise work across the machine's cores when it is large enough to pay for it.
 public enum Parallel {
@@ -35,6 +36,29 @@ public enum Parallel {
             let start = c * size
             let end = min(count, start + size)
             if start < end { body(start..<end) }
+        }
+    }
+
+    /// Runs `body` once per worker (at most `count` of them) concurrently; each call takes item
+    /// indices from the shared `next()` (nil when none is left) until all of `0..<count` are
+    /// taken. For items of uneven or unsteady duration, such as attention heads on a shared
+    /// machine, where ``forEachChunk(_:minimumChunk:_:)``'s fixed halves leave one core idle
+    /// while the other finishes. Each item must write only its own outputs: then the result does
+    /// not depend on which worker took it. `body` can set up per-worker scratch before its loop.
+    public static func forEachItem(_ count: Int, _ body: (_ next: () -> Int?) -> Void) {
+        guard count > 0 else { return }
+        let callers = min(workers, count)
+        if callers <= 1 {
+            var index = 0
+            body { defer { index += 1 }; return index < count ? index : nil }
+            return
+        }
+        let taken = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: callers) { _ in
+            body {
+                let index = taken.add(1, ordering: .relaxed).oldValue
+                return index < count ? index : nil
+            }
         }
     }
 

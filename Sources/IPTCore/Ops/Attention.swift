@@ -2,7 +2,8 @@
 //
 // Heads are read in place from the (B, T, C) projections by giving BLAS a leading dimension of C,
 // so no (B, H, T, D) permuted copies are made in either direction. The (batch row, head) pairs
-// run concurrently on Parallel's workers, each doing its small products on its own thread; the
+// run concurrently on Parallel's workers, each taking the next pair when it is free (on a shared
+// machine one core is often slower for a while) and doing its small products on its own thread; the
 // mask is folded into the softmax (no pass that writes masked scores), and without a recorded
 // graph each worker reuses one (T, S) buffer instead of keeping every head's probabilities.
 
@@ -63,10 +64,10 @@ extension Tensor {
                 value.withUnsafeBufferPointer { pv in
                     let q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!, o = out.storage.pointer
                     let kept = probabilities?.storage.pointer, dropped = dropMask?.storage.pointer
-                    Parallel.forEachChunk(b * heads, minimumChunk: 1) { pairs in
+                    Parallel.forEachItem(b * heads) { next in
                         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: kept == nil || dropped != nil ? t * s : 1)
                         defer { scratch.deallocate() }
-                        for pair in pairs {
+                        while let pair = next() {
                             let (bi, h) = (pair / heads, pair % heads)
                             let ph = kept.map { $0 + pair * t * s } ?? scratch
                             // scores (T, S) = scale * Q_h K_h^T, then the masked softmax per row
@@ -106,12 +107,12 @@ extension Tensor {
                         vv.withUnsafeBufferPointer { pv in
                             let go = pg.baseAddress!, q = pq.baseAddress!, k = pk.baseAddress!, v = pv.baseAddress!
                             let p = probabilities.storage.pointer, dropped = dropMask?.storage.pointer
-                            Parallel.forEachChunk(b * heads, minimumChunk: 1) { pairs in
+                            Parallel.forEachItem(b * heads) { next in
                                 // dW (then dS) and, with dropout, the dropped weights of one head.
                                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * t * s)
                                 defer { scratch.deallocate() }
                                 let ds = scratch, wh = scratch + t * s
-                                for pair in pairs {
+                                while let pair = next() {
                                     let (bi, h) = (pair / heads, pair % heads)
                                     let offQ = bi * t * c + h * d, offK = bi * s * c + h * d
                                     let ph = p + pair * t * s
