@@ -70,9 +70,9 @@ public enum BLAS {
     /// Library, kernel family, threads and the result of the load-time check.
     public static var info: Info { library.info }
 
-    /// Sets the number of threads OpenBLAS itself uses inside one call (default 1). GEMMs through
-    /// ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` are split across
-    /// ``Parallel/workers`` anyway; more OpenBLAS threads only help LAPACK calls.
+    /// Sets the number of threads the BLAS library itself uses inside one call (default 1).
+    /// GEMMs through ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` are
+    /// split across ``Parallel/workers`` anyway; more OpenBLAS threads only help LAPACK calls.
     public static func setThreadCount(_ n: Int) {
         precondition(n >= 1, "thread count must be positive")
         library.setThreads?(Int32(n))
@@ -394,4 +394,3 @@ final class GemmCounter: Sendable {
         scoped?.add(flops: n)
     }
 }
-
