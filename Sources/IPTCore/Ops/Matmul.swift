@@ -145,7 +145,7 @@ extension Tensor {
             // C starts as the bias in every row, and the GEMM adds to it (beta 1). The fill is
             // split across the workers: serial, it left one core idle for ~4% of a BART step.
             bias.withUnsafeBufferPointer { pb in
-                let b = pb.baseAddress!
+                guard let b = pb.baseAddress else { return }  // no output features
                 Parallel.forEachChunk(rows, minimumChunk: Swift.max(1, 65_536 / Swift.max(outFeatures, 1))) { range in
                     for r in range { (c + r * outFeatures).update(from: b, count: outFeatures) }
                 }
