@@ -26,17 +26,30 @@ public enum Parallel {
     /// results are deterministic.
     @inlinable
     public static func forEachChunk(_ count: Int, minimumChunk: Int = 32_768, _ body: (Range<Int>) -> Void) {
-        let chunks = min(workers, count / max(1, minimumChunk))
+        let (chunks, size) = chunking(count, minimumChunk: minimumChunk)
         if chunks <= 1 {
             body(0..<count)
             return
         }
-        let size = (count + chunks - 1) / chunks
         DispatchQueue.concurrentPerform(iterations: chunks) { c in
-            let start = c * size
-            let end = min(count, start + size)
-            if start < end { body(start..<end) }
+            let range = chunk(c, size: size, count: count)
+            if !range.isEmpty { body(range) }
         }
+    }
+
+    /// How ``forEachChunk(_:minimumChunk:_:)`` and ``mapChunks(_:minimumChunk:_:)`` divide
+    /// `0..<count`: the number of chunks (1: no split) and the length of each but the last.
+    @inlinable
+    static func chunking(_ count: Int, minimumChunk: Int) -> (chunks: Int, size: Int) {
+        let chunks = min(workers, count / max(1, minimumChunk))
+        return chunks <= 1 ? (1, count) : (chunks, (count + chunks - 1) / chunks)
+    }
+
+    /// Chunk `c` of ``chunking(_:minimumChunk:)``'s division (empty past the end).
+    @inlinable
+    static func chunk(_ c: Int, size: Int, count: Int) -> Range<Int> {
+        let start = min(count, c * size)
+        return start..<min(count, start + size)
     }
 
     /// Runs `body` once per worker (at most `count` of them) concurrently; each call takes item
@@ -64,15 +77,13 @@ public enum Parallel {
 
     /// ``forEachChunk(_:minimumChunk:_:)`` collecting each range's result, in range order.
     public static func mapChunks<T>(_ count: Int, minimumChunk: Int = 32_768, _ body: (Range<Int>) -> T) -> [T] {
-        let chunks = min(workers, count / max(1, minimumChunk))
+        let (chunks, size) = chunking(count, minimumChunk: minimumChunk)
         if chunks <= 1 { return [body(0..<count)] }
-        let size = (count + chunks - 1) / chunks
         var results = [T?](repeating: nil, count: chunks)
         results.withUnsafeMutableBufferPointer { slots in
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
-                let start = c * size
-                let end = min(count, start + size)
-                if start < end { slots[c] = body(start..<end) }
+                let range = chunk(c, size: size, count: count)
+                if !range.isEmpty { slots[c] = body(range) }
             }
         }
         return results.compactMap { $0 }
