@@ -212,6 +212,17 @@ for name, matrix in (("svd_tall", randn(6, 4)), ("svd_wide", randn(4, 7)),
     put(f"{name}.s", torch.from_numpy(s))
     put(f"{name}.vt", torch.from_numpy(vt))
 
+# Attention over a source's key/value projections (Tensor.sourceAttention): the reference projects
+# the source and attends. Item 2 of the first case has every key padded (uniform weights, no score
+# gradient); the second case has one item, so its heads are split across the workers.
+case("source_attention", {"q": randn(3, 3, 6), "e": randn(3, 5, 6), "wk": randn(6, 6), "bk": randn(6),
+                          "wv": randn(6, 6), "bv": randn(6)},
+     lambda q, e, wk, bk, wv, bv, padding: attention(q, F.linear(e, wk, bk), F.linear(e, wv, bv), 3, padding=padding),
+     constants={"padding": torch.tensor([[1, 1, 0, 1, 1], [1, 1, 1, 1, 1], [0, 0, 0, 0, 0]], dtype=torch.float32)})
+case("source_attention_one_item", {"q": randn(1, 2, 8), "e": randn(1, 4, 8), "wk": randn(8, 8), "bk": randn(8),
+                                   "wv": randn(8, 8), "bv": randn(8)},
+     lambda q, e, wk, bk, wv, bv: attention(q, F.linear(e, wk, bk), F.linear(e, wv, bv), 4))
+
 os.makedirs(OUT, exist_ok=True)
 save_file(tensors, os.path.join(OUT, "ops.safetensors"), metadata={"written_by": "scripts/make_core_fixtures.py"})
 

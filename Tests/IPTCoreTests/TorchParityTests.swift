@@ -114,6 +114,14 @@ struct TorchParityTests {
             Tensor.attention(query: x[0], key: x[1], value: x[2], heads: 2,
                              mask: AttentionMask(keyPadding: c.rows("padding"), causal: true))
         }
+        cases["source_attention"] = Case(["q", "e", "wk", "bk", "wv", "bv"]) { x, c in
+            Tensor.sourceAttention(query: x[0], source: x[1], keyWeight: x[2], keyBias: x[3], valueWeight: x[4],
+                                   valueBias: x[5], heads: 3, mask: AttentionMask(keyPadding: c.rows("padding")))
+        }
+        cases["source_attention_one_item"] = Case(["q", "e", "wk", "bk", "wv", "bv"]) { x, _ in
+            Tensor.sourceAttention(query: x[0], source: x[1], keyWeight: x[2], keyBias: x[3], valueWeight: x[4],
+                                   valueBias: x[5], heads: 4)
+        }
         for (reduction, tag) in [(LossReduction.sum, "sum"), (.mean, "mean"), (.none, "none")] {
             cases["lsce_\(tag)"] = Case(["logits"]) { x, c in
                 Tensor.labelSmoothedCrossEntropy(logits: x[0], targets: c.integers("targets"), epsilon: 0.1,

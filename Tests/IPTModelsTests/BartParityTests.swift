@@ -1,6 +1,6 @@
 import Foundation
 import IPTCore
-import IPTModels
+@testable import IPTModels
 import Testing
 
 /// Swift BART against transformers on the two fixture checkpoints: logits, losses, prompt and
@@ -8,10 +8,13 @@ import Testing
 @Suite("BART matches transformers")
 struct BartParityTests {
     static let fixtureNames = ["bart-tiny", "bart-tiny-scaled"]
+    /// Teacher-forced decoding reads the encoder output both ways: keys and values, and through
+    /// the projections (Tensor.sourceAttention).
+    static let policies: [CrossAttentionPolicy] = [.keysAndValues, .throughProjections]
 
-    @Test(arguments: fixtureNames)
-    func logitsAndLosses(_ name: String) throws {
-        let f = try ParityFixture(name)
+    @Test(arguments: fixtureNames, policies)
+    func logitsAndLosses(_ name: String, _ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture(name, crossAttention: policy)
         let logits = try f.model.logits(batch: f.batch)
         #expect(logits.maxAbsDifference(f.tensor("logits")) < 1e-4)
 
@@ -29,9 +32,9 @@ struct BartParityTests {
         #expect(perToken.reshaped([targets.batchSize, targets.length]).maxAbsDifference(f.tensor("token_nll")) < 1e-4)
     }
 
-    @Test(arguments: fixtureNames)
-    func sharedPromptLossAndGradient(_ name: String) throws {
-        let f = try ParityFixture(name)
+    @Test(arguments: fixtureNames, policies)
+    func sharedPromptLossAndGradient(_ name: String, _ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture(name, crossAttention: policy)
         let prompt = f.tensor("prompt").requiringGradient()
         let loss = try f.model.loss(batch: f.batch, prompt: .shared(prompt))
         #expect(abs(loss.item - f.values.prompt_loss_sum) < 1e-4 * abs(f.values.prompt_loss_sum))
@@ -41,9 +44,9 @@ struct BartParityTests {
         #expect(f.model.parameters().allSatisfy { $0.gradient == nil })
     }
 
-    @Test(arguments: fixtureNames)
-    func perExamplePromptLossAndGradient(_ name: String) throws {
-        let f = try ParityFixture(name)
+    @Test(arguments: fixtureNames, policies)
+    func perExamplePromptLossAndGradient(_ name: String, _ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture(name, crossAttention: policy)
         let prompt = f.tensor("per_example_prompt").requiringGradient()
         let loss = try f.model.loss(batch: f.batch, prompt: .perExample(prompt))
         #expect(abs(loss.item - f.values.per_example_prompt_loss_sum) < 1e-4 * abs(f.values.per_example_prompt_loss_sum))
@@ -51,9 +54,9 @@ struct BartParityTests {
         #expect(relativeError(prompt.gradient!, f.tensor("per_example_prompt_gradient")) < 1e-3)
     }
 
-    @Test(arguments: fixtureNames)
-    func adapterLossAndGradient(_ name: String) throws {
-        let f = try ParityFixture(name)
+    @Test(arguments: fixtureNames, policies)
+    func adapterLossAndGradient(_ name: String, _ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture(name, crossAttention: policy)
         let flat = f.tensor("adapters").requiringGradient()
         let layout = f.model.adapterLayout(bottleneckSize: 4)
         let loss = try f.model.loss(batch: f.batch, adapters: layout.weights(from: flat))
@@ -63,8 +66,9 @@ struct BartParityTests {
     }
 
     /// Every weight's gradient (what pretraining trains): scripts/make_bart_weight_gradient_fixtures.py.
-    @Test func everyWeightGradientMatches() throws {
-        let f = try ParityFixture("bart-tiny-scaled")
+    @Test(arguments: policies)
+    func everyWeightGradientMatches(_ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture("bart-tiny-scaled", crossAttention: policy)
         let expected = try SafeTensors.read(Fixtures.url("bart-tiny-scaled-weight-gradients.safetensors").path).tensors
         f.model.unfreeze()
         let loss = try f.model.loss(batch: f.batch)
@@ -84,9 +88,9 @@ struct BartParityTests {
         #expect(Set(named.keys) == Set(expected.keys))
     }
 
-    @Test(arguments: fixtureNames)
-    func optionScores(_ name: String) throws {
-        let f = try ParityFixture(name)
+    @Test(arguments: fixtureNames, policies)
+    func optionScores(_ name: String, _ policy: CrossAttentionPolicy) throws {
+        let f = try ParityFixture(name, crossAttention: policy)
         let scores = try f.model.scoreOptions(f.batch.inputs, options: f.values.options)
         #expect(scores.map(\.count) == f.values.option_scores.map(\.count))
         for (row, expected) in zip(scores, f.values.option_scores) {

@@ -1,6 +1,6 @@
 import Foundation
 import IPTCore
-import IPTModels
+@testable import IPTModels
 
 /// One model folder of Fixtures/ with what transformers computed on it
 /// (scripts/make_bart_fixtures.py).
@@ -34,9 +34,11 @@ struct ParityFixture {
     let values: Values
     let tensors: [String: Tensor]
 
-    init(_ name: String) throws {
+    /// - Parameter crossAttention: how teacher-forced decoding reads the encoder output.
+    init(_ name: String, crossAttention: CrossAttentionPolicy = .automatic) throws {
         self.name = name
         model = try BartForConditionalGeneration.load(from: Fixtures.url(name))
+        model.crossAttentionPolicy = crossAttention
         values = try JSONDecoder().decode(Values.self, from: Data(contentsOf: Fixtures.url("\(name)-expected.json")))
         tensors = try SafeTensors.read(Fixtures.url("\(name)-expected.safetensors").path).tensors
     }

@@ -74,7 +74,7 @@ extension Tensor {
                             BLAS.serialSgemm(transposeA: false, transposeB: true, m: t, n: s, k: d, alpha: scale,
                                              a: q + bi * t * c + h * d, lda: c, b: k + bi * s * c + h * d, ldb: c,
                                              beta: 0, c: ph, ldc: s)
-                            layout.maskedSoftmax(ph, batchRow: bi)
+                            layout.maskedSoftmax(ph, rows: t, batchRow: bi)
                             var weights = UnsafePointer(ph)
                             if let dropped {
                                 let mh = dropped + pair * t * s
@@ -136,7 +136,7 @@ extension Tensor {
                                         let mh = dropped + pair * t * s
                                         for i in 0..<(t * s) { ds[i] *= mh[i] }
                                     }
-                                    layout.maskedSoftmaxBackward(probabilities: ph, gradient: ds, batchRow: bi)
+                                    layout.maskedSoftmaxBackward(probabilities: ph, gradient: ds, rows: t, batchRow: bi)
                                     if let dq {
                                         // dQ_h (T, D) = scale dS K_h
                                         BLAS.serialSgemm(transposeA: false, transposeB: false, m: t, n: d, k: s, alpha: scale,
@@ -180,11 +180,12 @@ struct AttentionLayout {
     /// Keys `0 ..< limit(i)` are not causally masked for query row i.
     func limit(_ i: Int) -> Int { causal ? Swift.max(0, Swift.min(s, causalOffset + i + 1)) : s }
 
-    /// Replaces the (T, S) scores of one head by attention probabilities: softmax over the keys
-    /// the mask allows, 0 elsewhere, uniform over all S keys for a row without any.
-    func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, batchRow: Int) {
+    /// Replaces the (rows, S) scores of one head (rows = T), or of several heads' queries stacked
+    /// without a causal mask, by attention probabilities: softmax over the keys the mask allows, 0
+    /// elsewhere, uniform over all S keys for a row without any.
+    func maskedSoftmax(_ scores: UnsafeMutablePointer<Float>, rows: Int, batchRow: Int) {
         let bias = keyBias?[batchRow]
-        for i in 0..<t {
+        for i in 0..<rows {
             let row = scores + i * s, n = limit(i)
             if let bias {
                 bias.withUnsafeBufferPointer { pb in
@@ -207,10 +208,10 @@ struct AttentionLayout {
     /// Replaces dP of one head by dS (the gradient of the scores), given its probabilities P.
     /// Masked scores are constants (masked_fill): a row without attended keys passes nothing back.
     func maskedSoftmaxBackward(probabilities p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
-                               batchRow: Int) {
+                               rows: Int, batchRow: Int) {
         // Row i attends to some key iff the first unpadded key is among its first limit(i).
         let firstAttended = keyBias?[batchRow].firstIndex(of: 0) ?? (keyBias == nil ? 0 : s)
-        for i in 0..<t {
+        for i in 0..<rows {
             let n = limit(i)
             if firstAttended < n {
                 softmaxBackwardRow(y: p + i * s, g: g + i * s, out: g + i * s, n)

@@ -71,6 +71,18 @@ public final class BartAttention: Module {
                                         randomSource: context.randomSource, causalOffset: causalOffset)
         return outputProjection(attended)
     }
+
+    /// The same as `self(x, keys: k_proj(source), values: v_proj(source), mask: mask)` in inference
+    /// or without attention dropout, computed with the key and value projections folded into the
+    /// queries (``IPTCore/Tensor/sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:)``):
+    /// fewer operations when x has fewer rows per item than a head has dimensions.
+    func callAsFunction(_ x: Tensor, source: Tensor, mask: AttentionMask) -> Tensor {
+        let attended = Tensor.sourceAttention(query: queryProjection(x), source: source,
+                                              keyWeight: keyProjection.weight.tensor, keyBias: keyProjection.bias?.tensor,
+                                              valueWeight: valueProjection.weight.tensor,
+                                              valueBias: valueProjection.bias?.tensor, heads: heads, mask: mask)
+        return outputProjection(attended)
+    }
 }
 
 /// The sublayers every encoder and decoder layer has, and their post-LayerNorm residual blocks
@@ -177,27 +189,51 @@ public final class BartDecoderLayer: Module, BartLayer {
                                           causalOffset: offset, adapter: adapters?.attention, context: context)
 
         // Rows of one item become one longer query sequence against that item's encoder output.
-        let items = cross.keys[layer].shape[0]
+        let items = cross.items
         let grouped = attended.reshaped([items, n / items * t, c])
-        let crossOut = crossAttention(grouped, keys: cross.keys[layer], values: cross.values[layer], mask: cross.mask,
+        let crossOut: Tensor
+        if let source = cross.source {
+            crossOut = crossAttention(grouped, source: source, mask: cross.mask).reshaped([n, t, c])
+        } else {
+            crossOut = crossAttention(grouped, keys: cross.keys[layer], values: cross.values[layer], mask: cross.mask,
                                       context: context).reshaped([n, t, c])
+        }
         let crossed = crossAttentionNorm(attended + context.dropout(crossOut, configuration.dropout))
         return feedForwardBlock(crossed, adapter: adapters?.feedForward, context: context)
     }
 }
 
-/// Encoder keys and values of every decoder layer's cross-attention, computed once per encoder
-/// output (and reused for every generation step), with the encoder padding mask.
+/// What every decoder layer's cross-attention reads of one encoder output, with the encoder
+/// padding mask: either each layer's keys and values, computed once (and reused for every
+/// generation step), or the encoder hidden states themselves, read through the projections
+/// (``BartAttention/callAsFunction(_:source:mask:)``; cheaper for a few decoder rows per item).
 struct CrossAttentionState {
+    /// Per layer `(items, S, C)`; empty when `source` is set.
     var keys: [Tensor]
     var values: [Tensor]
+    /// `(items, S, C)` encoder hidden states when keys and values are not computed.
+    var source: Tensor?
     var mask: AttentionMask
+
+    /// Number of encoder rows (examples).
+    var items: Int { source?.shape[0] ?? keys[0].shape[0] }
 
     /// The state of the given items only, in that order (dropping finished items in generation).
     func selecting(items: [Int]) -> CrossAttentionState {
         CrossAttentionState(keys: keys.map { $0.gatheringRows(items) }, values: values.map { $0.gatheringRows(items) },
+                            source: source?.gatheringRows(items),
                             mask: AttentionMask(keyPadding: mask.keyPadding.map { rows in items.map { rows[$0] } }))
     }
+}
+
+/// How the decoder's cross-attention reads the encoder output (internal: tests force each way).
+enum CrossAttentionPolicy {
+    /// Through the projections when that needs fewer operations, for teacher-forced decoding.
+    case automatic
+    /// Always the keys and values.
+    case keysAndValues
+    /// Through the projections whenever allowed (no cache, no attention dropout).
+    case throughProjections
 }
 
 /// Token embedding (scaled), learned positions from row 2 on, embedding LayerNorm and dropout:
@@ -281,12 +317,32 @@ public final class BartDecoder: Module {
         embeddingNorm = LayerNorm(configuration.hiddenSize)
     }
 
-    /// Encoder keys/values of every layer's cross-attention.
-    func crossAttentionState(_ encoderOutput: EncoderOutput) -> CrossAttentionState {
+    /// What every layer's cross-attention reads of `encoderOutput`.
+    ///
+    /// - Parameters:
+    ///   - queriesPerItem: decoder rows times positions per encoder row in the one teacher-forced
+    ///     pass that will use the state; nil (the default) for a state reused across calls, as in
+    ///     generation: then always keys and values.
+    ///   - policy: keys and values, or the encoder output read through the projections.
+    ///   - context: with attention dropout in training, always keys and values.
+    func crossAttentionState(_ encoderOutput: EncoderOutput, queriesPerItem: Int? = nil,
+                             policy: CrossAttentionPolicy = .automatic,
+                             context: ForwardContext? = nil) -> CrossAttentionState {
         let h = encoderOutput.hiddenStates
+        let mask = AttentionMask(keyPadding: encoderOutput.mask)
+        if let queriesPerItem, !(context?.training == true && configuration.attentionDropout > 0) {
+            let folds = switch policy {
+            case .automatic:
+                Tensor.sourceAttentionSavesWork(queries: queriesPerItem, sourceLength: h.shape[1],
+                                                width: configuration.hiddenSize, heads: configuration.decoderHeads)
+            case .keysAndValues: false
+            case .throughProjections: true
+            }
+            if folds { return CrossAttentionState(keys: [], values: [], source: h, mask: mask) }
+        }
         return CrossAttentionState(keys: layers.map { $0.crossAttention.keyProjection(h) },
                                    values: layers.map { $0.crossAttention.valueProjection(h) },
-                                   mask: AttentionMask(keyPadding: encoderOutput.mask))
+                                   source: nil, mask: mask)
     }
 
     /// `(N, T, C)` hidden states for decoder tokens at positions `cache.length ..< +T` (0 without
@@ -347,6 +403,8 @@ public final class BartForConditionalGeneration: Module {
     public internal(set) var finalLogitsBias: Tensor
     /// The source of dropout masks in training mode; reseed it for reproducible runs.
     public let randomSource: RandomSource
+    /// How teacher-forced decoding reads the encoder output in cross-attention; tests force each way.
+    var crossAttentionPolicy = CrossAttentionPolicy.automatic
 
     /// A randomly initialised model (transformers' `_init_weights`: weights N(0, `init_std`), the
     /// pad row of the embedding zero, biases zero, LayerNorms one/zero).
@@ -464,9 +522,11 @@ public final class BartForConditionalGeneration: Module {
         try adapters?.validate(encoderLayers: configuration.encoderLayers, decoderLayers: configuration.decoderLayers,
                                hiddenSize: hiddenSize)
         let ids = try checkedIDs(decoderInputs)
+        let perItem = decoderInputs.batchSize / Swift.max(encoderOutput.batchSize, 1) * decoderInputs.length
+        let cross = decoder.crossAttentionState(encoderOutput, queriesPerItem: perItem, policy: crossAttentionPolicy,
+                                                context: context)
         return decoder(ids, batchSize: decoderInputs.batchSize, length: decoderInputs.length,
-                       cross: decoder.crossAttentionState(encoderOutput), cache: nil, adapters: adapters?.decoder,
-                       context: context)
+                       cross: cross, cache: nil, adapters: adapters?.decoder, context: context)
     }
 
     /// LM-head logits `(..., V)`: hidden states times the shared embedding, plus `final_logits_bias`.

@@ -243,6 +243,6 @@ final class IncrementalDecoder {
     /// examples at positions `items` of the current ones.
     func keepRows(_ rows: [Int], items: [Int]) {
         cache.selectRows(rows)
-        if items.count != cross.keys[0].shape[0] { cross = cross.selecting(items: items) }
+        if items.count != cross.items { cross = cross.selecting(items: items) }
     }
 }

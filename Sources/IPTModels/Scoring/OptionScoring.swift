@@ -26,7 +26,6 @@ extension BartForConditionalGeneration {
         }
         return try withoutGradients {
             let encoded = try encode(inputs, prompt: prompt, adapters: adapters, context: inferenceContext)
-            let cross = decoder.crossAttentionState(encoded)
             // Every example gets the same number of decoder rows (its options, then copies of its
             // first option whose scores are dropped), so rows group evenly by example.
             let perExample = options.map(\.count).max()!
@@ -34,6 +33,8 @@ extension BartForConditionalGeneration {
             if optionLength > configuration.maximumPositions {
                 throw ModelInputError.targetTooLong(length: optionLength, maximum: configuration.maximumPositions)
             }
+            let cross = decoder.crossAttentionState(encoded, queriesPerItem: perExample * optionLength,
+                                                    policy: crossAttentionPolicy, context: inferenceContext)
             // Bound the logits of one chunk (rows x length x V) to about 2^24 floats.
             let rowsPerChunk = Swift.max(1, (1 << 24) / (optionLength * configuration.vocabularySize))
             let examplesPerChunk = Swift.max(1, rowsPerChunk / perExample)
