@@ -301,9 +301,11 @@ enum CompareBenchmark {
 
 /// GEMM floating-point operations of the workloads, from the shapes (what a step must compute).
 enum AnalyticFlops {
-    /// One prompt-tuning step of a frozen BART: the forward pass and the input gradients (no
-    /// weight gradients) back to the prompt. Backward: one GEMM per linear map, two per attention
-    /// product.
+    /// One prompt-tuning step of a frozen BART as the library runs it: the forward pass and the
+    /// input gradients (no weight gradients) back to the prompt. Backward: one GEMM per linear map,
+    /// two per attention product. Cross-attention reads the encoder output through the key/value
+    /// projections when `Tensor.sourceAttentionSavesWork` says so (as the decoder does), which
+    /// transformers' algorithm does not: then this is fewer FLOPs than PyTorch's step.
     static func promptTuningStep(_ c: BartConfiguration, _ s: TrainingWorkloads.Settings) -> Double {
         let h: Double = Double(c.hiddenSize), b: Double = Double(s.batch)
         let source: Double = Double(s.promptLength + s.inputLength), t: Double = Double(s.targetLength)
@@ -313,12 +315,23 @@ enum AnalyticFlops {
         let encoderLayers = Double(c.encoderLayers), decoderLayers = Double(c.decoderLayers)
         linear += encoderLayers * 2 * encoderTokens * h * (4 * h + 2 * Double(c.encoderFeedForwardSize))
         attention += encoderLayers * 2 * 2 * b * source * source * h
-        // Decoder: self-attention and cross-attention q/out projections, cross k/v over the encoder
-        // output, feed-forward.
+        // Decoder: self-attention and cross-attention q/out projections, self-attention products,
+        // feed-forward.
         linear += decoderLayers * 2 * decoderTokens * h * (6 * h + 2 * Double(c.decoderFeedForwardSize))
-        linear += decoderLayers * 2 * encoderTokens * h * (2 * h)
-        attention += decoderLayers * 2 * 2 * b * t * (t + source) * h
+        attention += decoderLayers * 2 * 2 * b * t * t * h
+        var cross: Double
+        if Tensor.sourceAttentionSavesWork(queries: s.targetLength, sourceLength: s.promptLength + s.inputLength,
+                                           width: c.hiddenSize, heads: c.decoderHeads) {
+            // Per item: Q~ = Q_h Wk_h and (P E)_h Wv_h^T (t h^2 each), scores and P E (H t h S each);
+            // backward: d(P E) and dQ (t h^2 each), dP, dQ~ and two for dE (H t h S each).
+            let heads = Double(c.decoderHeads)
+            cross = 2 * (4 * t * h * h + 6 * heads * t * h * source)
+        } else {
+            // k/v projections of the encoder output and Q K^T, P V, each with its backward.
+            cross = 2 * (2 * source * h * (2 * h)) + 3 * 2 * 2 * t * source * h
+        }
+        cross *= decoderLayers * b
         linear += 2 * decoderTokens * h * Double(c.vocabularySize)  // LM head
-        return 2 * linear + 3 * attention
+        return 2 * linear + 3 * attention + cross
     }
 }
