@@ -174,4 +174,21 @@ struct FiniteDifferenceTests {
             return Tensor.attention(query: $0[0], key: $0[1], value: $0[2], heads: 3, dropout: 0.2, randomSource: source)
         } < tolerance)
     }
+
+    /// Attention through the source's projections, with and without dropout on the weights: the
+    /// gradients of the query, the source, both weights and both biases.
+    @Test func sourceAttention() {
+        let (b, t, s, c) = (2, 2, 5, 6)
+        let xs = [randomTensor([b, t, c], seed: 40), randomTensor([b, s, c], seed: 41), randomTensor([c, c], seed: 42),
+                  randomTensor([c], seed: 43), randomTensor([c, c], seed: 44), randomTensor([c], seed: 45)]
+        let padding = AttentionMask(keyPadding: [[true, true, false, true, true], [true, true, true, true, true]])
+        #expect(gradientError(xs) {
+            Tensor.sourceAttention(query: $0[0], source: $0[1], keyWeight: $0[2], keyBias: $0[3], valueWeight: $0[4],
+                                   valueBias: $0[5], heads: 3, mask: padding)
+        } < tolerance)
+        #expect(gradientError(xs) {
+            Tensor.sourceAttention(query: $0[0], source: $0[1], keyWeight: $0[2], keyBias: $0[3], valueWeight: $0[4],
+                                   valueBias: $0[5], heads: 2, mask: padding, dropout: 0.3, randomSource: RandomSource(seed: 6))
+        } < tolerance)
+    }
 }

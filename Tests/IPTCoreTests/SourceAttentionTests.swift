@@ -29,24 +29,35 @@ struct SourceAttentionTests {
         var all: [Tensor] { [q, e, wk, bk, wv, bv] }
     }
 
-    /// Output and all six gradients of one call, seeded with a fixed upstream gradient.
-    static func run(_ x: Inputs, heads: Int, folded: Bool) -> [Tensor] {
+    /// Output and all six gradients of one call, seeded with a fixed upstream gradient; with
+    /// `dropout`, the mask is drawn from a source seeded 11.
+    static func run(_ x: Inputs, heads: Int, folded: Bool, dropout: Float = 0) -> [Tensor] {
+        let source = RandomSource(seed: 11)
         let y = folded
             ? Tensor.sourceAttention(query: x.q, source: x.e, keyWeight: x.wk, keyBias: x.bk, valueWeight: x.wv,
-                                     valueBias: x.bv, heads: heads, mask: x.mask)
+                                     valueBias: x.bv, heads: heads, mask: x.mask, dropout: dropout, randomSource: source)
             : Tensor.attention(query: x.q, key: Tensor.linear(x.e, weight: x.wk, bias: x.bk),
-                               value: Tensor.linear(x.e, weight: x.wv, bias: x.bv), heads: heads, mask: x.mask)
+                               value: Tensor.linear(x.e, weight: x.wv, bias: x.bv), heads: heads, mask: x.mask,
+                               dropout: dropout, randomSource: source)
         var g = RandomGenerator(seed: 99)
         y.backward(seed: Tensor.randomNormal(y.shape, generator: &g))
         return [y.detached()] + x.all.map { $0.gradient! }
     }
 
-    @Test(arguments: [(1, 3, 40, 128, 4), (3, 5, 33, 128, 8), (9, 2, 17, 64, 2)])
-    func matchesProjectingTheSource(items: Int, queries: Int, sourceLength: Int, width: Int, heads: Int) {
+    /// With and without dropout on the attention weights (the same mask both ways).
+    @Test(arguments: [(1, 3, 40, 128, 4, 0), (3, 5, 33, 128, 8, 0), (9, 2, 17, 64, 2, 0),
+                      (1, 3, 40, 128, 4, 0.3), (3, 5, 33, 128, 8, 0.25)] as [(Int, Int, Int, Int, Int, Float)])
+    func matchesProjectingTheSource(items: Int, queries: Int, sourceLength: Int, width: Int, heads: Int, dropout: Float) {
         let folded = Self.run(Inputs(items: items, queries: queries, sourceLength: sourceLength, width: width, seed: 7),
-                              heads: heads, folded: true)
+                              heads: heads, folded: true, dropout: dropout)
         let projected = Self.run(Inputs(items: items, queries: queries, sourceLength: sourceLength, width: width, seed: 7),
-                                 heads: heads, folded: false)
+                                 heads: heads, folded: false, dropout: dropout)
+        // Dropout changed the output (the mask was applied at all).
+        if dropout > 0 {
+            let plain = Self.run(Inputs(items: items, queries: queries, sourceLength: sourceLength, width: width, seed: 7),
+                                 heads: heads, folded: true)
+            #expect(plain[0].maxAbsDifference(folded[0]) > 1e-3)
+        }
         for (name, (a, b)) in zip(["y", "dq", "de", "dwk", "dbk", "dwv", "dbv"], zip(folded, projected)) {
             let scale = b.scalars.map(abs).max() ?? 0
             // dbk is zero in exact arithmetic: the projected side is rounding noise around it.

@@ -1,6 +1,6 @@
 import Foundation
 import IPTCore
-import IPTModels
+@testable import IPTModels
 import Testing
 
 @Suite("BART components: adapters, dropout, freezing, input checks")
@@ -58,6 +58,26 @@ struct BartComponentTests {
         try model.loss(batch: batch, adapters: layout.weights(from: flat)).backward()
         #expect((z.gradient?.norm ?? 0) > 0)
         #expect(model.parameters().allSatisfy { $0.gradient == nil })
+    }
+
+    /// In training, with dropout on the attention weights, cross-attention through the projections
+    /// draws the same masks as with keys and values: the same loss and prompt gradient from the
+    /// same seed.
+    @Test func crossAttentionBothWaysAgreeWithDropout() throws {
+        var losses: [Float] = [], gradients: [Tensor] = []
+        for policy in [CrossAttentionPolicy.keysAndValues, .throughProjections] {
+            let f = try ParityFixture("bart-tiny", crossAttention: policy)
+            #expect(f.model.configuration.attentionDropout > 0)
+            f.model.train()
+            f.model.randomSource.generator = RandomGenerator(seed: 9)
+            let prompt = f.tensor("prompt").requiringGradient()
+            let loss = try f.model.loss(batch: f.batch, prompt: .shared(prompt))
+            loss.backward()
+            losses.append(loss.item)
+            gradients.append(prompt.gradient!)
+        }
+        #expect(abs(losses[0] - losses[1]) < 1e-4 * abs(losses[0]))
+        #expect(relativeError(gradients[1], gradients[0]) < 1e-4)
     }
 
     @Test func dropoutOnlyInTrainingAndReproducible() throws {

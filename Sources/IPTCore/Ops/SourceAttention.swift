@@ -10,13 +10,16 @@
 //     out_h    = P_h V_h   = (P_h E) Wv_h^T + bv_h       (each row of P sums to 1)
 // which costs 2 T C^2 + 2 H T S C: fewer when H T < C roughly, i.e. fewer queries than the head
 // width. `sourceAttentionSavesWork` is that comparison. The result is the same function up to
-// float rounding, and so are the gradients (bk's is exactly zero).
+// float rounding, and so are the gradients (bk's is exactly zero). With dropout on the attention
+// weights W = P * M (M the scaled keep mask) a row of W no longer sums to 1: out_h = (W_h E) Wv_h^T
+// + r bv_h with r the row sums of W. The mask is drawn exactly as `attention` draws it (same shape,
+// same order), so both ways give the same result for the same random stream.
 //
 // Per item the H heads' folded queries are one (H T, C) matrix, so the scores and P E are one
 // product each against the item's E; only the (T, D) <-> (T, C) steps are per head.
 
 extension Tensor {
-    /// Whether ``sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:)``
+    /// Whether ``sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:dropout:randomSource:)``
     /// needs fewer multiply-adds than projecting the source and calling
     /// ``attention(query:key:value:heads:mask:dropout:randomSource:causalOffset:)``.
     ///
@@ -31,7 +34,7 @@ extension Tensor {
 
     /// `attention(query, linear(source, Wk, bk), linear(source, Wv, bv))` without forming the keys
     /// and values: the projections are folded into the queries and the attended source (see the
-    /// file comment). No dropout on the attention weights and no causal mask (cross-attention).
+    /// file comment). No causal mask (cross-attention).
     ///
     /// - Parameters:
     ///   - query: `(B, T, C)`, projected queries (unscaled; 1/sqrt(D) is applied here).
@@ -42,10 +45,15 @@ extension Tensor {
     ///   - valueBias: `(C)` or nil.
     ///   - heads: number of heads; C must be a multiple.
     ///   - mask: key padding (`causal` must be false).
+    ///   - dropout: probability for dropout on the attention weights (training only); default 0.
+    ///     The mask is the one ``attention(query:key:value:heads:mask:dropout:randomSource:causalOffset:)``
+    ///     would draw from the same source.
+    ///   - randomSource: source of the dropout mask; required when `dropout > 0`.
     /// - Returns: `(B, T, C)`, the heads concatenated.
     public static func sourceAttention(query: Tensor, source: Tensor, keyWeight: Tensor, keyBias: Tensor?,
                                        valueWeight: Tensor, valueBias: Tensor?, heads: Int,
-                                       mask: AttentionMask = AttentionMask()) -> Tensor {
+                                       mask: AttentionMask = AttentionMask(), dropout: Float = 0,
+                                       randomSource: RandomSource? = nil) -> Tensor {
         precondition(query.rank == 3 && source.rank == 3 && source.shape[0] == query.shape[0]
                      && source.shape[2] == query.shape[2], "sourceAttention: query \(query.shape), source \(source.shape)")
         let (b, t, c) = (query.shape[0], query.shape[1], query.shape[2])
@@ -62,9 +70,17 @@ extension Tensor {
         let scale = 1 / Float(d).squareRoot()
         let layout = AttentionLayout(b: b, t: hq, s: s, c: c, heads: heads, mask: mask, causalOffset: 0)
         let units = SourceAttentionUnits(items: b, parts: heads)
-        // Per item: the folded queries Q~ (H T, C), the probabilities P (H T, S) and P E (H T, C).
+        var dropMask: Tensor? = nil
+        if dropout > 0 {
+            guard let randomSource else { preconditionFailure("sourceAttention dropout needs a random source") }
+            dropMask = Tensor.ones([b, heads, t, s]).dropout(probability: dropout, generator: &randomSource.generator)
+        }
+        // Per item: the folded queries Q~ (H T, C), the probabilities P (H T, S) and W E (H T, C),
+        // with dropout also the weights W = P * M (H T, S) and their row sums r.
         let folded = Tensor.uninitialized([b, hq, c]), probabilities = Tensor.uninitialized([b, hq, s])
         let attendedSource = Tensor.uninitialized([b, hq, c])
+        let weights = dropMask != nil ? Tensor.uninitialized([b, hq, s]) : probabilities
+        let rowSums = dropMask != nil ? Tensor.uninitialized([b, hq]) : Tensor.zeros([0])
         let out = Tensor.uninitialized([b, t, c])
         let biasRow = valueBias.map { $0.scalars } ?? [Float](repeating: 0, count: c)
         query.withUnsafeBufferPointer { pq in
@@ -74,6 +90,8 @@ extension Tensor {
                         let q = pq.baseAddress!, e = pe.baseAddress!, wk = pwk.baseAddress!, wv = pwv.baseAddress!
                         let qf = folded.storage.pointer, p = probabilities.storage.pointer
                         let pes = attendedSource.storage.pointer, o = out.storage.pointer
+                        let w = weights.storage.pointer, r = rowSums.storage.pointer
+                        let dropped = dropMask?.storage.pointer
                         Parallel.forEachItem(units.count) { next in
                             while let unit = next() {
                                 let (bi, hs) = units[unit]
@@ -91,13 +109,26 @@ extension Tensor {
                                 BLAS.serialSgemm(transposeA: false, transposeB: true, m: rows, n: s, k: c, alpha: scale,
                                                  a: qfu, lda: c, b: eb, ldb: c, beta: 0, c: pu, ldc: s)
                                 layout.maskedSoftmax(pu, rows: rows, batchRow: bi)
-                                // P E (rows, C)
+                                let wu = w + (bi * hq + first) * s
+                                if let dropped {
+                                    // W = P * M and its row sums
+                                    let mu = dropped + (bi * hq + first) * s, ru = r + bi * hq + first
+                                    for i in 0..<rows {
+                                        var sum: Float = 0
+                                        for j in 0..<s { wu[i * s + j] = pu[i * s + j] * mu[i * s + j]; sum += wu[i * s + j] }
+                                        ru[i] = sum
+                                    }
+                                }
+                                // W E (rows, C)
                                 BLAS.serialSgemm(transposeA: false, transposeB: false, m: rows, n: c, k: s, alpha: 1,
-                                                 a: pu, lda: s, b: eb, ldb: c, beta: 0, c: peu, ldc: c)
+                                                 a: wu, lda: s, b: eb, ldb: c, beta: 0, c: peu, ldc: c)
                                 for h in hs {
-                                    // out_h (T, D) = (P E)_h Wv_h^T + bv_h
+                                    // out_h (T, D) = (W E)_h Wv_h^T + r bv_h (r = 1 without dropout)
                                     let oh = o + bi * t * c + h * d
-                                    for i in 0..<t { for j in 0..<d { oh[i * c + j] = biasRow[h * d + j] } }
+                                    for i in 0..<t {
+                                        let ri: Float = dropped == nil ? 1 : r[bi * hq + h * t + i]
+                                        for j in 0..<d { oh[i * c + j] = ri * biasRow[h * d + j] }
+                                    }
                                     BLAS.serialSgemm(transposeA: false, transposeB: true, m: t, n: d, k: c, alpha: 1,
                                                      a: pes + (bi * hq + h * t) * c, lda: c, b: wv + h * d * c, ldb: c,
                                                      beta: 1, c: oh, ldc: c)
@@ -114,8 +145,9 @@ extension Tensor {
         let bkNode = keyBias?.node, bvNode = valueBias?.node
         let (querySaved, sourceSaved) = (query.detached(), source.detached())
         let (wkSaved, wvSaved) = (keyWeight.detached(), valueWeight.detached())
+        let biasSaved = valueBias?.detached()
         return out.recorded(from: inputs) { g in
-            // The scores' gradient dS (rows, S), d(P E) and dQ~ (rows, C) of every item.
+            // The scores' gradient dS (rows, S), d(W E) and dQ~ (rows, C) of every item.
             let ds = Tensor.uninitialized([b, hq, s]), dpe = Tensor.uninitialized([b, hq, c])
             let dqf = Tensor.uninitialized([b, hq, c])
             let dq = qNode != nil ? Tensor.uninitialized([b, t, c]) : nil
@@ -128,7 +160,8 @@ extension Tensor {
                                 let go = pg.baseAddress!, q = pq.baseAddress!, e = pe.baseAddress!
                                 let wk = pwk.baseAddress!, wv = pwv.baseAddress!
                                 let qf = folded.storage.pointer, p = probabilities.storage.pointer
-                                let pes = attendedSource.storage.pointer
+                                let pes = attendedSource.storage.pointer, w = weights.storage.pointer
+                                let dropped = dropMask?.storage.pointer
                                 let dsp = ds.storage.pointer, dpep = dpe.storage.pointer, dqfp = dqf.storage.pointer
                                 Parallel.forEachItem(units.count) { next in
                                     while let unit = next() {
@@ -136,15 +169,31 @@ extension Tensor {
                                         let rows = hs.count * t, first = bi * hq + hs.lowerBound * t
                                         let eb = e + bi * s * c
                                         for h in hs {
-                                            // d(P E)_h (T, C) = dO_h Wv_h
+                                            // d(W E)_h (T, C) = dO_h Wv_h
                                             BLAS.serialSgemm(transposeA: false, transposeB: false, m: t, n: c, k: d, alpha: 1,
                                                              a: go + bi * t * c + h * d, lda: c, b: wv + h * d * c, ldb: c,
                                                              beta: 0, c: dpep + (bi * hq + h * t) * c, ldc: c)
                                         }
-                                        // dP (rows, S) = d(P E) E^T, then dS through the masked softmax
+                                        // dW (rows, S) = d(W E) E^T
                                         BLAS.serialSgemm(transposeA: false, transposeB: true, m: rows, n: s, k: c, alpha: 1,
                                                          a: dpep + first * c, lda: c, b: eb, ldb: c,
                                                          beta: 0, c: dsp + first * s, ldc: s)
+                                        if let dropped {
+                                            // With dropout: + dr (from r bv, dr = dO_h . bv_h) in every
+                                            // column, then dP = dW * M.
+                                            for h in hs {
+                                                for i in 0..<t {
+                                                    let row = bi * hq + h * t + i, dO = go + (bi * t + i) * c + h * d
+                                                    var dr: Float = 0
+                                                    if let bias = biasSaved?.storage.pointer {
+                                                        for j in 0..<d { dr += dO[j] * bias[h * d + j] }
+                                                    }
+                                                    let dw = dsp + row * s, m = dropped + row * s
+                                                    for j in 0..<s { dw[j] = (dw[j] + dr) * m[j] }
+                                                }
+                                            }
+                                        }
+                                        // dS through the masked softmax
                                         layout.maskedSoftmaxBackward(probabilities: p + first * s, gradient: dsp + first * s,
                                                                      rows: rows, batchRow: bi)
                                         // dQ~ (rows, C) = scale dS E
@@ -163,7 +212,7 @@ extension Tensor {
                                     }
                                 }
                                 if let de {
-                                    // dE (S, C) = P^T d(P E) + scale dS^T Q~ per item, split by column
+                                    // dE (S, C) = W^T d(W E) + scale dS^T Q~ per item, split by column
                                     // blocks so one item still keeps both workers busy.
                                     let blocks = SourceAttentionUnits(items: b, parts: Swift.max(1, c / 64))
                                     Parallel.forEachItem(blocks.count) { next in
@@ -172,7 +221,7 @@ extension Tensor {
                                             let columns = (part.lowerBound * c / blocks.parts)..<(part.upperBound * c / blocks.parts)
                                             let rowBase = bi * hq, out = de.storage.pointer + bi * s * c + columns.lowerBound
                                             BLAS.serialSgemm(transposeA: true, transposeB: false, m: s, n: columns.count, k: hq,
-                                                             alpha: 1, a: p + rowBase * s, lda: s,
+                                                             alpha: 1, a: w + rowBase * s, lda: s,
                                                              b: dpep + rowBase * c + columns.lowerBound, ldb: c,
                                                              beta: 0, c: out, ldc: c)
                                             BLAS.serialSgemm(transposeA: true, transposeB: false, m: s, n: columns.count, k: hq,
@@ -197,7 +246,7 @@ extension Tensor {
                                                                      beta: beta, c: dwk.storage.pointer + h * d * c, ldc: c)
                                                 }
                                                 if let dwv {
-                                                    // dWv_h (D, C) += dO_h^T (P E)_h
+                                                    // dWv_h (D, C) += dO_h^T (W E)_h
                                                     BLAS.serialSgemm(transposeA: true, transposeB: false, m: d, n: c, k: t,
                                                                      alpha: 1, a: go + bi * t * c + h * d, lda: c,
                                                                      b: pes + (bi * hq + h * t) * c, ldb: c,
@@ -217,12 +266,25 @@ extension Tensor {
             if let dq { qNode?.accumulate(dq) }
             if let de { eNode?.accumulate(de) }
             bkNode?.accumulate(Tensor.zeros([c]))
-            bvNode?.accumulate(g.reshaped([b * t, c]).sum(axes: [0]))
+            if let bvNode {
+                if dropMask != nil {
+                    // dbv_h = sum over rows of r dO_h
+                    var dbv = [Float](repeating: 0, count: c)
+                    let go = g.scalars, r = rowSums.scalars
+                    for bi in 0..<b { for h in 0..<heads { for i in 0..<t {
+                        let ri = r[bi * hq + h * t + i], row = (bi * t + i) * c + h * d
+                        for j in 0..<d { dbv[h * d + j] += ri * go[row + j] }
+                    } } }
+                    bvNode.accumulate(Tensor(dbv))
+                } else {
+                    bvNode.accumulate(g.reshaped([b * t, c]).sum(axes: [0]))
+                }
+            }
         }
     }
 }
 
-/// Work units of ``Tensor/sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:)``:
+/// Work units of ``Tensor/sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:dropout:randomSource:)``:
 /// each item's `parts` (heads, or column blocks of dE) in contiguous groups, one group per item
 /// unless there are too few items to keep every worker busy (a group of heads shares one pass
 /// over its item's source rows).

@@ -72,15 +72,17 @@ public final class BartAttention: Module {
         return outputProjection(attended)
     }
 
-    /// The same as `self(x, keys: k_proj(source), values: v_proj(source), mask: mask)` in inference
-    /// or without attention dropout, computed with the key and value projections folded into the
-    /// queries (``IPTCore/Tensor/sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:)``):
+    /// The same as `self(x, keys: k_proj(source), values: v_proj(source), mask: mask, context: context)`
+    /// (the same dropout mask too), computed with the key and value projections folded into the
+    /// queries (``IPTCore/Tensor/sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:dropout:randomSource:)``):
     /// fewer operations when x has fewer rows per item than a head has dimensions.
-    func callAsFunction(_ x: Tensor, source: Tensor, mask: AttentionMask) -> Tensor {
+    func callAsFunction(_ x: Tensor, source: Tensor, mask: AttentionMask, context: ForwardContext) -> Tensor {
         let attended = Tensor.sourceAttention(query: queryProjection(x), source: source,
                                               keyWeight: keyProjection.weight.tensor, keyBias: keyProjection.bias?.tensor,
                                               valueWeight: valueProjection.weight.tensor,
-                                              valueBias: valueProjection.bias?.tensor, heads: heads, mask: mask)
+                                              valueBias: valueProjection.bias?.tensor, heads: heads, mask: mask,
+                                              dropout: context.training ? dropoutProbability : 0,
+                                              randomSource: context.randomSource)
         return outputProjection(attended)
     }
 }
@@ -193,7 +195,7 @@ public final class BartDecoderLayer: Module, BartLayer {
         let grouped = attended.reshaped([items, n / items * t, c])
         let crossOut: Tensor
         if let source = cross.source {
-            crossOut = crossAttention(grouped, source: source, mask: cross.mask).reshaped([n, t, c])
+            crossOut = crossAttention(grouped, source: source, mask: cross.mask, context: context).reshaped([n, t, c])
         } else {
             crossOut = crossAttention(grouped, keys: cross.keys[layer], values: cross.values[layer], mask: cross.mask,
                                       context: context).reshaped([n, t, c])
@@ -206,7 +208,7 @@ public final class BartDecoderLayer: Module, BartLayer {
 /// What every decoder layer's cross-attention reads of one encoder output, with the encoder
 /// padding mask: either each layer's keys and values, computed once (and reused for every
 /// generation step), or the encoder hidden states themselves, read through the projections
-/// (``BartAttention/callAsFunction(_:source:mask:)``; cheaper for a few decoder rows per item).
+/// (``BartAttention/callAsFunction(_:source:mask:context:)``; cheaper for a few decoder rows per item).
 struct CrossAttentionState {
     /// Per layer `(items, S, C)`; empty when `source` is set.
     var keys: [Tensor]
@@ -232,7 +234,7 @@ enum CrossAttentionPolicy {
     case automatic
     /// Always the keys and values.
     case keysAndValues
-    /// Through the projections whenever allowed (no cache, no attention dropout).
+    /// Through the projections whenever the state serves one teacher-forced pass (no cache).
     case throughProjections
 }
 
@@ -324,13 +326,11 @@ public final class BartDecoder: Module {
     ///     pass that will use the state; nil (the default) for a state reused across calls, as in
     ///     generation: then always keys and values.
     ///   - policy: keys and values, or the encoder output read through the projections.
-    ///   - context: with attention dropout in training, always keys and values.
     func crossAttentionState(_ encoderOutput: EncoderOutput, queriesPerItem: Int? = nil,
-                             policy: CrossAttentionPolicy = .automatic,
-                             context: ForwardContext? = nil) -> CrossAttentionState {
+                             policy: CrossAttentionPolicy = .automatic) -> CrossAttentionState {
         let h = encoderOutput.hiddenStates
         let mask = AttentionMask(keyPadding: encoderOutput.mask)
-        if let queriesPerItem, !(context?.training == true && configuration.attentionDropout > 0) {
+        if let queriesPerItem {
             let folds = switch policy {
             case .automatic:
                 Tensor.sourceAttentionSavesWork(queries: queriesPerItem, sourceLength: h.shape[1],
@@ -523,8 +523,7 @@ public final class BartForConditionalGeneration: Module {
                                hiddenSize: hiddenSize)
         let ids = try checkedIDs(decoderInputs)
         let perItem = decoderInputs.batchSize / Swift.max(encoderOutput.batchSize, 1) * decoderInputs.length
-        let cross = decoder.crossAttentionState(encoderOutput, queriesPerItem: perItem, policy: crossAttentionPolicy,
-                                                context: context)
+        let cross = decoder.crossAttentionState(encoderOutput, queriesPerItem: perItem, policy: crossAttentionPolicy)
         return decoder(ids, batchSize: decoderInputs.batchSize, length: decoderInputs.length,
                        cross: cross, cache: nil, adapters: adapters?.decoder, context: context)
     }

@@ -34,7 +34,7 @@ extension BartForConditionalGeneration {
                 throw ModelInputError.targetTooLong(length: optionLength, maximum: configuration.maximumPositions)
             }
             let cross = decoder.crossAttentionState(encoded, queriesPerItem: perExample * optionLength,
-                                                    policy: crossAttentionPolicy, context: inferenceContext)
+                                                    policy: crossAttentionPolicy)
             // Bound the logits of one chunk (rows x length x V) to about 2^24 floats.
             let rowsPerChunk = Swift.max(1, (1 << 24) / (optionLength * configuration.vocabularySize))
             let examplesPerChunk = Swift.max(1, rowsPerChunk / perExample)
