@@ -321,7 +321,7 @@ enum AnalyticFlops {
         attention += decoderLayers * 2 * 2 * b * t * t * h
         var cross: Double
         if Tensor.sourceAttentionSavesWork(queries: s.targetLength, sourceLength: s.promptLength + s.inputLength,
-                                           width: c.hiddenSize, heads: c.decoderHeads) {
+                                           width: c.hiddenSize, heads: c.decoderHeads, backward: true) {
             // Per item: Q~ = Q_h Wk_h and (P E)_h Wv_h^T (t h^2 each), scores and P E (H t h S each);
             // backward: d(P E) and dQ (t h^2 each), dP, dQ~ and two for dE (H t h S each).
             let heads = Double(c.decoderHeads)

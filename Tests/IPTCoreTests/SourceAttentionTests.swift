@@ -67,6 +67,30 @@ struct SourceAttentionTests {
         #expect(folded[4].scalars.allSatisfy { $0 == 0 })
     }
 
+    /// Without biases (and with dropout): the same as projecting without biases.
+    @Test func withoutBiases() {
+        let x = Inputs(items: 3, queries: 4, sourceLength: 11, width: 32, seed: 5)
+        var results: [[Tensor]] = []
+        for folded in [true, false] {
+            let (q, e, wk, wv) = (x.q.detached().requiringGradient(), x.e.detached().requiringGradient(),
+                                  x.wk.detached().requiringGradient(), x.wv.detached().requiringGradient())
+            let source = RandomSource(seed: 4)
+            let y = folded
+                ? Tensor.sourceAttention(query: q, source: e, keyWeight: wk, keyBias: nil, valueWeight: wv, valueBias: nil,
+                                         heads: 4, mask: x.mask, dropout: 0.2, randomSource: source)
+                : Tensor.attention(query: q, key: Tensor.linear(e, weight: wk, bias: nil),
+                                   value: Tensor.linear(e, weight: wv, bias: nil), heads: 4, mask: x.mask,
+                                   dropout: 0.2, randomSource: source)
+            var g = RandomGenerator(seed: 8)
+            y.backward(seed: Tensor.randomNormal(y.shape, generator: &g))
+            results.append([y.detached(), q.gradient!, e.gradient!, wk.gradient!, wv.gradient!])
+        }
+        for (a, b) in zip(results[0], results[1]) {
+            let scale = b.scalars.map(abs).max() ?? 0
+            #expect(a.maxAbsDifference(b) <= 2e-5 * Swift.max(scale, 1))
+        }
+    }
+
     /// Without a recorded graph the values are the same.
     @Test func inferenceGivesTheSameValues() {
         let x = Inputs(items: 2, queries: 4, sourceLength: 9, width: 32, seed: 3)
@@ -82,10 +106,14 @@ struct SourceAttentionTests {
 
     /// The cost rule: at the paper's shapes (bart-base, 8 target tokens, 228 encoder positions)
     /// folding needs about a sixth of the multiply-adds; at as many queries as a head has
-    /// dimensions it no longer pays.
+    /// dimensions it no longer pays (with the backward, from about 39).
     @Test func savesWorkForFewQueriesOnly() {
         #expect(Tensor.sourceAttentionSavesWork(queries: 8, sourceLength: 228, width: 768, heads: 12))
         #expect(!Tensor.sourceAttentionSavesWork(queries: 64, sourceLength: 228, width: 768, heads: 12))
         #expect(!Tensor.sourceAttentionSavesWork(queries: 8, sourceLength: 2, width: 768, heads: 12))
+        // The backward weighs the per-head products more: 48 queries pay for a forward pass only.
+        #expect(Tensor.sourceAttentionSavesWork(queries: 48, sourceLength: 228, width: 768, heads: 12))
+        #expect(!Tensor.sourceAttentionSavesWork(queries: 48, sourceLength: 228, width: 768, heads: 12, backward: true))
+        #expect(Tensor.sourceAttentionSavesWork(queries: 8, sourceLength: 228, width: 768, heads: 12, backward: true))
     }
 }

@@ -60,6 +60,16 @@ struct BartComponentTests {
         #expect(model.parameters().allSatisfy { $0.gradient == nil })
     }
 
+    /// The automatic policy reads the encoder output through the projections for a few decoder
+    /// positions per example and computes keys and values for many (and always for generation).
+    @Test func crossAttentionChoosesByCost() throws {
+        let encoded = try model.encode(batch.inputs)
+        #expect(model.decoder.crossAttentionState(encoded, queriesPerItem: 1).source != nil)
+        let many = model.decoder.crossAttentionState(encoded, queriesPerItem: 200)
+        #expect(many.source == nil && many.keys.count == model.configuration.decoderLayers)
+        #expect(model.decoder.crossAttentionState(encoded).source == nil)
+    }
+
     /// In training, with dropout on the attention weights, cross-attention through the projections
     /// draws the same masks as with keys and values: the same loss and prompt gradient from the
     /// same seed.

@@ -205,7 +205,8 @@ struct AttentionLayout {
         }
     }
 
-    /// Replaces dP of one head by dS (the gradient of the scores), given its probabilities P.
+    /// Replaces dP of one head's (rows, S) probabilities (rows = T), or of several heads' rows
+    /// stacked without a causal mask, by dS (the gradient of the scores), given the probabilities P.
     /// Masked scores are constants (masked_fill): a row without attended keys passes nothing back.
     func maskedSoftmaxBackward(probabilities p: UnsafePointer<Float>, gradient g: UnsafeMutablePointer<Float>,
                                rows: Int, batchRow: Int) {

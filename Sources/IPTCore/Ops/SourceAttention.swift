@@ -9,14 +9,16 @@
 //                                                          of a query: softmax drops it)
 //     out_h    = P_h V_h   = (P_h E) Wv_h^T + bv_h       (each row of P sums to 1)
 // which costs 2 T C^2 + 2 H T S C: fewer when H T < C roughly, i.e. fewer queries than the head
-// width. `sourceAttentionSavesWork` is that comparison. The result is the same function up to
+// width. The backward is 2 T C^2 + 4 H T S C against 2 S C^2 + 4 T S C (input gradients).
+// `sourceAttentionSavesWork` is that comparison. The result is the same function up to
 // float rounding, and so are the gradients (bk's is exactly zero). With dropout on the attention
 // weights W = P * M (M the scaled keep mask) a row of W no longer sums to 1: out_h = (W_h E) Wv_h^T
 // + r bv_h with r the row sums of W. The mask is drawn exactly as `attention` draws it (same shape,
 // same order), so both ways give the same result for the same random stream.
 //
 // Per item the H heads' folded queries are one (H T, C) matrix, so the scores and P E are one
-// product each against the item's E; only the (T, D) <-> (T, C) steps are per head.
+// product each against the item's E (or one per group of heads, when there are fewer items than
+// workers); only the (T, D) <-> (T, C) steps are per head.
 
 extension Tensor {
     /// Whether ``sourceAttention(query:source:keyWeight:keyBias:valueWeight:valueBias:heads:mask:dropout:randomSource:)``
@@ -26,9 +28,16 @@ extension Tensor {
     /// - Parameters:
     ///   - queries: query rows per item (T); `sourceLength`: source rows per item (S);
     ///     `width`: C; `heads`: H.
-    public static func sourceAttentionSavesWork(queries: Int, sourceLength: Int, width: Int, heads: Int) -> Bool {
-        let folded = queries * width * width + heads * queries * width * sourceLength
-        let projected = sourceLength * width * width + queries * sourceLength * width
+    ///   - backward: whether the input gradients will be computed too (they weigh the per-head
+    ///     products more); default false, the forward pass alone.
+    public static func sourceAttentionSavesWork(queries: Int, sourceLength: Int, width: Int, heads: Int,
+                                                backward: Bool = false) -> Bool {
+        let (t, s, c, h) = (queries, sourceLength, width, heads)
+        // Multiply-adds / 2: forward T C^2 + H T S C against S C^2 + T S C; with the backward
+        // 2 T C^2 + 3 H T S C against 2 S C^2 + 3 T S C.
+        let products = backward ? 3 : 1, projections = backward ? 2 : 1
+        let folded = projections * t * c * c + products * h * t * c * s
+        let projected = projections * s * c * c + products * t * s * c
         return folded < projected
     }
 
@@ -232,25 +241,25 @@ extension Tensor {
                                     }
                                 }
                                 if wkNode != nil || wvNode != nil {
-                                    let dwk = wkNode != nil ? Tensor.uninitialized([c, c]) : nil
-                                    let dwv = wvNode != nil ? Tensor.uninitialized([c, c]) : nil
+                                    // Zeros: with no items the loop below writes nothing.
+                                    let dwk = wkNode != nil ? Tensor.zeros([c, c]) : nil
+                                    let dwv = wvNode != nil ? Tensor.zeros([c, c]) : nil
                                     Parallel.forEachItem(heads) { next in
                                         while let h = next() {
                                             for bi in 0..<b {
-                                                let beta: Float = bi == 0 ? 0 : 1
                                                 if let dwk {
                                                     // dWk_h (D, C) += Q_h^T dQ~_h
                                                     BLAS.serialSgemm(transposeA: true, transposeB: false, m: d, n: c, k: t,
                                                                      alpha: 1, a: q + bi * t * c + h * d, lda: c,
                                                                      b: dqfp + (bi * hq + h * t) * c, ldb: c,
-                                                                     beta: beta, c: dwk.storage.pointer + h * d * c, ldc: c)
+                                                                     beta: 1, c: dwk.storage.pointer + h * d * c, ldc: c)
                                                 }
                                                 if let dwv {
                                                     // dWv_h (D, C) += dO_h^T (W E)_h
                                                     BLAS.serialSgemm(transposeA: true, transposeB: false, m: d, n: c, k: t,
                                                                      alpha: 1, a: go + bi * t * c + h * d, lda: c,
                                                                      b: pes + (bi * hq + h * t) * c, ldb: c,
-                                                                     beta: beta, c: dwv.storage.pointer + h * d * c, ldc: c)
+                                                                     beta: 1, c: dwv.storage.pointer + h * d * c, ldc: c)
                                                 }
                                             }
                                         }

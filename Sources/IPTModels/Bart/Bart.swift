@@ -174,7 +174,8 @@ public final class BartDecoderLayer: Module, BartLayer {
 
     /// - Parameters:
     ///   - x: `(N, T, C)`, decoder positions `cache.length ..< cache.length + T` (or `0..<T`).
-    ///   - cross: this layer's encoder keys/values `(items, S, C)`; the N rows are `N / items`
+    ///   - cross: what the cross-attention reads of the encoder output (every layer's keys and values
+    ///     `(items, S, C)`, or the hidden states themselves); the N rows are `N / items`
     ///     consecutive rows per item (beams or options share their item's encoder output).
     ///   - cache: self-attention keys/values of earlier positions, extended by this call.
     func callAsFunction(_ x: Tensor, cross: CrossAttentionState, layer: Int, cache: KeyValueCache?,
@@ -230,7 +231,8 @@ struct CrossAttentionState {
 
 /// How the decoder's cross-attention reads the encoder output (internal: tests force each way).
 enum CrossAttentionPolicy {
-    /// Through the projections when that needs fewer operations, for teacher-forced decoding.
+    /// Through the projections when that needs fewer multiply-adds (forward, and backward when
+    /// gradients are recorded), for teacher-forced decoding.
     case automatic
     /// Always the keys and values.
     case keysAndValues
@@ -334,7 +336,8 @@ public final class BartDecoder: Module {
             let folds = switch policy {
             case .automatic:
                 Tensor.sourceAttentionSavesWork(queries: queriesPerItem, sourceLength: h.shape[1],
-                                                width: configuration.hiddenSize, heads: configuration.decoderHeads)
+                                                width: configuration.hiddenSize, heads: configuration.decoderHeads,
+                                                backward: GradientRecording.isEnabled)
             case .keysAndValues: false
             case .throughProjections: true
             }
