@@ -29,19 +29,22 @@ struct SourceAttentionTests {
         var all: [Tensor] { [q, e, wk, bk, wv, bv] }
     }
 
-    /// Output and all six gradients of one call, seeded with a fixed upstream gradient; with
-    /// `dropout`, the mask is drawn from a source seeded 11.
-    static func run(_ x: Inputs, heads: Int, folded: Bool, dropout: Float = 0) -> [Tensor] {
+    /// Output and the gradients of one call (of q, e, wk, bk, wv, bv; without `biases`, of q, e,
+    /// wk, wv), seeded with a fixed upstream gradient; with `dropout`, the mask is drawn from a
+    /// source seeded 11.
+    static func run(_ x: Inputs, heads: Int, folded: Bool, dropout: Float = 0, biases: Bool = true) -> [Tensor] {
         let source = RandomSource(seed: 11)
+        let (bk, bv) = biases ? (x.bk, x.bv) : (nil, nil)
         let y = folded
-            ? Tensor.sourceAttention(query: x.q, source: x.e, keyWeight: x.wk, keyBias: x.bk, valueWeight: x.wv,
-                                     valueBias: x.bv, heads: heads, mask: x.mask, dropout: dropout, randomSource: source)
-            : Tensor.attention(query: x.q, key: Tensor.linear(x.e, weight: x.wk, bias: x.bk),
-                               value: Tensor.linear(x.e, weight: x.wv, bias: x.bv), heads: heads, mask: x.mask,
+            ? Tensor.sourceAttention(query: x.q, source: x.e, keyWeight: x.wk, keyBias: bk, valueWeight: x.wv,
+                                     valueBias: bv, heads: heads, mask: x.mask, dropout: dropout, randomSource: source)
+            : Tensor.attention(query: x.q, key: Tensor.linear(x.e, weight: x.wk, bias: bk),
+                               value: Tensor.linear(x.e, weight: x.wv, bias: bv), heads: heads, mask: x.mask,
                                dropout: dropout, randomSource: source)
         var g = RandomGenerator(seed: 99)
         y.backward(seed: Tensor.randomNormal(y.shape, generator: &g))
-        return [y.detached()] + x.all.map { $0.gradient! }
+        let differentiated = biases ? x.all : [x.q, x.e, x.wk, x.wv]
+        return [y.detached()] + differentiated.map { $0.gradient! }
     }
 
     /// With and without dropout on the attention weights (the same mask both ways).
@@ -70,22 +73,11 @@ struct SourceAttentionTests {
     /// Without biases (and with dropout): the same as projecting without biases.
     @Test func withoutBiases() {
         let x = Inputs(items: 3, queries: 4, sourceLength: 11, width: 32, seed: 5)
-        var results: [[Tensor]] = []
-        for folded in [true, false] {
-            let (q, e, wk, wv) = (x.q.detached().requiringGradient(), x.e.detached().requiringGradient(),
-                                  x.wk.detached().requiringGradient(), x.wv.detached().requiringGradient())
-            let source = RandomSource(seed: 4)
-            let y = folded
-                ? Tensor.sourceAttention(query: q, source: e, keyWeight: wk, keyBias: nil, valueWeight: wv, valueBias: nil,
-                                         heads: 4, mask: x.mask, dropout: 0.2, randomSource: source)
-                : Tensor.attention(query: q, key: Tensor.linear(e, weight: wk, bias: nil),
-                                   value: Tensor.linear(e, weight: wv, bias: nil), heads: 4, mask: x.mask,
-                                   dropout: 0.2, randomSource: source)
-            var g = RandomGenerator(seed: 8)
-            y.backward(seed: Tensor.randomNormal(y.shape, generator: &g))
-            results.append([y.detached(), q.gradient!, e.gradient!, wk.gradient!, wv.gradient!])
-        }
-        for (a, b) in zip(results[0], results[1]) {
+        let folded = Self.run(x, heads: 4, folded: true, dropout: 0.2, biases: false)
+        let projected = Self.run(Inputs(items: 3, queries: 4, sourceLength: 11, width: 32, seed: 5), heads: 4,
+                                 folded: false, dropout: 0.2, biases: false)
+        #expect(folded.count == 5)
+        for (a, b) in zip(folded, projected) {
             let scale = b.scalars.map(abs).max() ?? 0
             #expect(a.maxAbsDifference(b) <= 2e-5 * Swift.max(scale, 1))
         }

@@ -99,6 +99,9 @@ public enum BLAS {
 
     private struct LoadProblem: Error { let message: String }
 
+    /// Largest relative error of the load-time check a library may show and still be used.
+    private static let verificationTolerance = 1e-4
+
     /// The CBLAS library at `path` (a file or a name the dynamic loader resolves), checked.
     private static func loadRequested(_ path: String) -> Result<Library, LoadProblem> {
         // MKL's default threading layer needs Intel's OpenMP runtime (a separate wheel); IPTCore
@@ -116,7 +119,7 @@ public enum BLAS {
             .map { unsafeBitCast($0, to: SetInt.self) }
         setThreads?(1)
         let error = verify(sgemm)
-        guard error < 1e-4 else {
+        guard error < verificationTolerance else {
             dlclose(handle)
             return .failure(LoadProblem(message: "failed the check against a double-precision reference (relative error \(error))"))
         }
@@ -154,10 +157,9 @@ public enum BLAS {
     }
 
     private static func loadOpenBLAS(coreSource source: String) -> Library {
-        let candidates = openBLASNames
         var handle: UnsafeMutableRawPointer? = nil
         var loadedName = ""
-        for name in candidates {
+        for name in openBLASNames {
             if let h = dlopen(name, RTLD_NOW | RTLD_GLOBAL) { handle = h; loadedName = name; break }
         }
         guard let handle, let gemm = dlsym(handle, "cblas_sgemm") else {
@@ -175,7 +177,7 @@ public enum BLAS {
         setThreads?(1)  // IPTCore splits products across its own workers (see the type's documentation)
         let error = verify(sgemm)
         let path = resolvedPath(containing: "libopenblas") ?? loadedName
-        let verified = error < 1e-4
+        let verified = error < verificationTolerance
         let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
                         coreSource: source, threads: Parallel.workers, verified: verified, verificationError: error)
         // A kernel that computes wrong numbers is worse than a slow one.

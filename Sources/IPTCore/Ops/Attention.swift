@@ -50,11 +50,8 @@ extension Tensor {
         let d = c / heads
         let scale = 1 / Float(d).squareRoot()
         let layout = AttentionLayout(b: b, t: t, s: s, c: c, heads: heads, mask: mask, causalOffset: causalOffset)
-        var dropMask: Tensor? = nil
-        if dropout > 0 {
-            guard let randomSource else { preconditionFailure("attention dropout needs a random source") }
-            dropMask = Tensor.ones([b, heads, t, s]).dropout(probability: dropout, generator: &randomSource.generator)
-        }
+        let dropMask = attentionDropoutMask(batch: b, heads: heads, queries: t, keys: s, probability: dropout,
+                                            randomSource: randomSource)
         let recording = GradientRecording.isEnabled && (query.node != nil || key.node != nil || value.node != nil)
         // P after softmax, before dropout, for every (row, head) when the backward needs it.
         let probabilities: Tensor? = recording ? Tensor.uninitialized([b, heads, t, s]) : nil
@@ -159,6 +156,18 @@ extension Tensor {
             if let dk { kNode?.accumulate(dk) }
             if let dv { vNode?.accumulate(dv) }
         }
+    }
+}
+
+extension Tensor {
+    /// The scaled keep mask `(B, H, T, S)` for dropout on attention weights, in (batch row, head,
+    /// query, key) order; nil when `probability` is 0. `attention` and `sourceAttention` both draw
+    /// it here, so the two give the same result from the same random stream.
+    static func attentionDropoutMask(batch b: Int, heads: Int, queries t: Int, keys s: Int, probability: Float,
+                                     randomSource: RandomSource?) -> Tensor? {
+        guard probability > 0 else { return nil }
+        guard let randomSource else { preconditionFailure("attention dropout needs a random source") }
+        return Tensor.ones([b, heads, t, s]).dropout(probability: probability, generator: &randomSource.generator)
     }
 }
 

@@ -13,8 +13,8 @@
 // `sourceAttentionSavesWork` is that comparison. The result is the same function up to
 // float rounding, and so are the gradients (bk's is exactly zero). With dropout on the attention
 // weights W = P * M (M the scaled keep mask) a row of W no longer sums to 1: out_h = (W_h E) Wv_h^T
-// + r bv_h with r the row sums of W. The mask is drawn exactly as `attention` draws it (same shape,
-// same order), so both ways give the same result for the same random stream.
+// + r bv_h with r the row sums of W. The mask comes from `attentionDropoutMask`, as `attention`'s
+// does, so both ways give the same result for the same random stream.
 //
 // Per item the H heads' folded queries are one (H T, C) matrix, so the scores and P E are one
 // product each against the item's E (or one per group of heads, when there are fewer items than
@@ -79,11 +79,8 @@ extension Tensor {
         let scale = 1 / Float(d).squareRoot()
         let layout = AttentionLayout(b: b, t: hq, s: s, c: c, heads: heads, mask: mask, causalOffset: 0)
         let units = SourceAttentionUnits(items: b, parts: heads)
-        var dropMask: Tensor? = nil
-        if dropout > 0 {
-            guard let randomSource else { preconditionFailure("sourceAttention dropout needs a random source") }
-            dropMask = Tensor.ones([b, heads, t, s]).dropout(probability: dropout, generator: &randomSource.generator)
-        }
+        let dropMask = attentionDropoutMask(batch: b, heads: heads, queries: t, keys: s, probability: dropout,
+                                            randomSource: randomSource)
         // Per item: the folded queries Q~ (H T, C), the probabilities P (H T, S) and W E (H T, C),
         // with dropout also the weights W = P * M (H T, S) and their row sums r.
         let folded = Tensor.uninitialized([b, hq, c]), probabilities = Tensor.uninitialized([b, hq, s])
