@@ -305,7 +305,8 @@ enum AnalyticFlops {
     /// input gradients (no weight gradients) back to the prompt. Backward: one GEMM per linear map,
     /// two per attention product. Cross-attention reads the encoder output through the key/value
     /// projections when `Tensor.sourceAttentionSavesWork` says so (as the decoder does), which
-    /// transformers' algorithm does not: then this is fewer FLOPs than PyTorch's step.
+    /// transformers' algorithm does not: then this is fewer FLOPs than PyTorch's step; so is the
+    /// first layer's prompt projected once.
     static func promptTuningStep(_ c: BartConfiguration, _ s: TrainingWorkloads.Settings) -> Double {
         let h: Double = Double(c.hiddenSize), b: Double = Double(s.batch)
         let source: Double = Double(s.promptLength + s.inputLength), t: Double = Double(s.targetLength)
@@ -332,6 +333,10 @@ enum AnalyticFlops {
         }
         cross *= decoderLayers * b
         linear += 2 * decoderTokens * h * Double(c.vocabularySize)  // LM head
-        return 2 * linear + 3 * attention + cross
+        // The first encoder layer projects the shared prompt once for the batch (forward and input
+        // gradient) and gives the text rows' q/k/v no input gradient (BartEncoder.firstLayerInput).
+        let prompt: Double = Double(s.promptLength), text: Double = Double(s.inputLength)
+        let firstLayerSaved = 3 * 2 * h * h * (2 * (b - 1) * prompt + b * text)
+        return 2 * linear + 3 * attention + cross - firstLayerSaved
     }
 }

@@ -67,6 +67,17 @@ struct AutodiffTests {
         #expect(BLAS.statistics.gemmCalls >= before + 1)
     }
 
+    /// Products that attention hands to `Parallel`'s workers count in the caller's scope, whichever
+    /// thread runs them: two per (row, head) pair, every time.
+    @Test func countingIncludesWorkerProducts() {
+        let (b, t, c, heads) = (3, 5, 16, 4)
+        let q = Self.random([b, t, c], seed: 20), k = Self.random([b, t, c], seed: 21), v = Self.random([b, t, c], seed: 22)
+        for _ in 0..<3 {
+            let counted = BLAS.counting { _ = Tensor.attention(query: q, key: k, value: v, heads: heads) }.statistics
+            #expect(counted == BLAS.Statistics(gemmCalls: 2 * b * heads, floatingPointOperations: 2 * b * 2 * t * t * c))
+        }
+    }
+
     @Test func inferenceModeRecordsNothing() {
         let x = Self.random([3, 4], seed: 10).requiringGradient()
         let p = Parameter(Self.random([2, 4], seed: 11))

@@ -90,6 +90,72 @@ struct BartComponentTests {
         #expect(relativeError(gradients[1], gradients[0]) < 1e-4)
     }
 
+    /// The first encoder layer projects the prompt rows apart from the text rows (a shared prompt
+    /// once for the batch when no dropout applies): the same loss, prompt gradient and weight
+    /// gradients as embedding and projecting the concatenation — for a shared and a per-example
+    /// prompt, in evaluation, in training with dropout from the same seed, and with every weight
+    /// trained (the text rows then carry gradients to the embeddings and the first layer).
+    @Test func promptRowsProjectedApartAgree() throws {
+        let f = try ParityFixture("bart-tiny")
+        #expect(f.model.configuration.dropout > 0)
+        for (training, allWeights) in [(false, false), (true, false), (false, true), (true, true)] {
+            for perExample in [false, true] {
+                var losses: [Float] = [], promptGradients: [Tensor] = [], weightGradients: [[String: Tensor]] = []
+                for apart in [false, true] {
+                    f.model.encoder.projectsPromptApart = apart
+                    f.model.train(training)
+                    if allWeights { f.model.unfreeze() } else { f.model.freeze() }
+                    f.model.zeroGradients()
+                    f.model.randomSource.generator = RandomGenerator(seed: 3)
+                    let prompt = f.tensor(perExample ? "per_example_prompt" : "prompt").requiringGradient()
+                    let loss = try f.model.loss(batch: f.batch, prompt: perExample ? .perExample(prompt) : .shared(prompt))
+                    loss.backward()
+                    losses.append(loss.item)
+                    promptGradients.append(prompt.gradient!)
+                    weightGradients.append(Dictionary(uniqueKeysWithValues: f.model.namedParameters().compactMap { key, p in
+                        p.gradient.map { (key, $0) }
+                    }))
+                }
+                let label = "training \(training), all weights \(allWeights), per example \(perExample)"
+                #expect(abs(losses[0] - losses[1]) < 1e-5 * abs(losses[0]), "\(label)")
+                #expect(relativeError(promptGradients[1], promptGradients[0]) < 1e-4, "\(label)")
+                #expect(weightGradients[0].count == (allWeights ? f.model.parameters().count : 0), "\(label)")
+                #expect(weightGradients[1].count == weightGradients[0].count, "\(label)")
+                let largest = weightGradients[0].values.map { $0.scalars.map(abs).max() ?? 0 }.max() ?? 0
+                for (key, a) in weightGradients[0] {
+                    guard let b = weightGradients[1][key] else { Issue.record("\(label): \(key) missing"); continue }
+                    if key.hasSuffix("k_proj.bias") {
+                        // Zero in exact arithmetic (softmax ignores a constant per query): rounding
+                        // noise both ways, compared against the largest gradient instead.
+                        #expect(zip(a.scalars, b.scalars).allSatisfy { abs($0 - $1) < 1e-5 * largest }, "\(label): \(key)")
+                    } else {
+                        #expect(relativeError(b, a) < 1e-4, "\(label): \(key)")
+                    }
+                }
+            }
+        }
+        f.model.freeze()
+        f.model.train(false)
+    }
+
+    /// What projecting the prompt apart saves, counted: for a frozen model and a shared prompt in
+    /// evaluation mode the first layer's q/k/v products of the prompt rows run for one example
+    /// instead of B (forward and input gradient), and the text rows get no input gradient.
+    @Test func promptProjectedOnceTextRowsWithoutGradient() throws {
+        let f = try ParityFixture("bart-tiny")
+        func operations(apart: Bool) throws -> Int {
+            f.model.encoder.projectsPromptApart = apart
+            let prompt = f.tensor("prompt").requiringGradient()
+            return try BLAS.counting {
+                try f.model.loss(batch: f.batch, prompt: .shared(prompt)).backward()
+            }.statistics.floatingPointOperations
+        }
+        let (b, t, n) = (f.batch.inputs.batchSize, f.batch.inputs.length, f.tensor("prompt").shape[0])
+        let c = f.model.configuration.hiddenSize
+        let saved = 3 * 2 * c * c * (2 * (b - 1) * n + b * t)
+        #expect(try operations(apart: false) - operations(apart: true) == saved)
+    }
+
     @Test func dropoutOnlyInTrainingAndReproducible() throws {
         let evaluation = try model.loss(batch: batch).item
         model.train()

@@ -361,8 +361,9 @@ extension BLAS {
     /// by the time between them is the achieved GEMM FLOP/s.
     public static var statistics: Statistics { GemmCounter.total.snapshot }
 
-    /// Runs `body` and returns its result with the GEMMs it made on the current thread or task
-    /// (GEMMs of concurrently running work elsewhere are not included; nested counts add up).
+    /// Runs `body` and returns its result with the GEMMs it made on the current thread or task,
+    /// including the products it hands to `Parallel`'s workers (attention heads); GEMMs of
+    /// concurrently running work elsewhere are not included; nested counts add up.
     public static func counting<R>(_ body: () throws -> R) rethrows -> (result: R, statistics: Statistics) {
         let counter = GemmCounter(parent: GemmCounter.scoped)
         let result = try GemmCounter.$scoped.withValue(counter) { try body() }

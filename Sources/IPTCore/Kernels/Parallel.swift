@@ -67,10 +67,16 @@ public enum Parallel {
             return
         }
         let taken = Atomic<Int>(0)
+        // Task-local values do not reach Dispatch's worker threads: carry the caller's
+        // `BLAS.counting` scope over, so that the products items run (attention heads) are counted
+        // whichever thread takes them.
+        let counter = GemmCounter.scoped
         DispatchQueue.concurrentPerform(iterations: callers) { _ in
-            body {
-                let index = taken.add(1, ordering: .relaxed).oldValue
-                return index < count ? index : nil
+            GemmCounter.$scoped.withValue(counter) {
+                body {
+                    let index = taken.add(1, ordering: .relaxed).oldValue
+                    return index < count ? index : nil
+                }
             }
         }
     }

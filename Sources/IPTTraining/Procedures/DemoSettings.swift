@@ -11,7 +11,7 @@ extension PipelineConfiguration {
     /// Classification tasks are scored by option likelihood, generation tasks by greedy decoding.
     ///
     /// - Parameters:
-    ///   - quick: a shorter run (about 3 minutes): fewer steps and test examples, no Fastfood.
+    ///   - quick: a shorter run (about 2 minutes on two cores): fewer steps and test examples, no Fastfood.
     ///   - seenTuning: also tune in the learned subspace on the seen tasks with another k-shot
     ///     sample (seed 21), the paper's "seen tasks, different data" (default off: it doubles the
     ///     intrinsic-tuning time).

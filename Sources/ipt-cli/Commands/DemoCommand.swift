@@ -14,14 +14,14 @@ struct DemoCommand: ParsableCommand {
         Prompt tuning on every built-in task, a 5-dimensional subspace found from the seen tasks' prompts, intrinsic \
         subspace tuning on the unseen tasks (learned subspace, random subspace, Fastfood), stage two; then the \
         paper's table (absolute scores, majority baselines, performance relative to prompt tuning, seen and unseen) \
-        and an SVG plot. About 15 minutes on two cores; --quick (8 seen and 4 unseen classification tasks, fewer \
-        steps) about 3 minutes; --seen-tuning adds tuning in the learned subspace on the seen tasks with another \
+        and an SVG plot. About 9 minutes on two cores; --quick (8 seen and 4 unseen classification tasks, fewer \
+        steps) about 2 minutes; --seen-tuning adds tuning in the learned subspace on the seen tasks with another \
         k-shot sample. \
         The embedded model is small and pretrained here: see Docs/embedded-model.md.
         """)
 
     @Option(name: .long, help: "Output folder (default runs/demo).") var output: String = "runs/demo"
-    @Flag(name: .long, help: "A shorter run on 8 seen and 4 unseen classification tasks (about 3 minutes).") var quick = false
+    @Flag(name: .long, help: "A shorter run on 8 seen and 4 unseen classification tasks (about 2 minutes).") var quick = false
     @Option(name: .long, help: "Model folder (default: Resources/model of this repository).") var model: String?
     @Option(name: .long, help: "Task folder with tasks.json and splits/default.json (default: Resources/tasks).") var tasks: String?
     @Option(name: .long, help: "Tasks tuned at once, each on its own copy of the model and one thread (default: the number of cores, at most 4).")
