@@ -7,15 +7,18 @@ struct BLASTests {
         let info = BLAS.info
         #expect(info.verified, "\(info)")
         #expect(info.verificationError < 1e-4)
+        #expect(info.matrixVectorProducts, "OpenBLAS's cblas_sgemv is in use for one-row and one-column products")
         print("BLAS: \(info.library), core \(info.coreName) (\(info.coreSource)), threads \(info.threads)")
     }
 
     /// The fallback GEMM and OpenBLAS against a Double reference, on every transposition case,
-    /// with leading dimensions wider than the matrices and non-trivial alpha and beta.
-    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
-    func referenceGemmMatchesBLAS(_ transposes: (Bool, Bool)) {
+    /// with leading dimensions wider than the matrices and non-trivial alpha and beta; also for
+    /// one row or one column of C (matrix-vector products).
+    @Test(arguments: [(false, false), (true, false), (false, true), (true, true)],
+          [(13, 9, 21), (1, 9, 21), (13, 1, 21), (1, 1, 21)])
+    func referenceGemmMatchesBLAS(_ transposes: (Bool, Bool), _ shape: (Int, Int, Int)) {
         let (ta, tb) = transposes
-        let (m, n, k) = (13, 9, 21)
+        let (m, n, k) = shape
         let (lda, ldb, ldc) = ((ta ? m : k) + 3, (tb ? k : n) + 2, n + 5)
         var generator = RandomGenerator(seed: 77)
         let a = Tensor.randomNormal([(ta ? k : m) * lda], generator: &generator).scalars
@@ -58,18 +61,20 @@ struct BLASTests {
                     worstReference = max(worstReference, abs(Double(fromReference[index]) - exact))
                 }
             }
-            #expect(worstBLAS < 1e-5 && worstReference < 1e-5, "BLAS \(worstBLAS), reference \(worstReference)")
+            #expect(worstBLAS < 1e-5 && worstReference < 1e-5, "\(shape): BLAS \(worstBLAS), reference \(worstReference)")
         }
     }
 
     /// Products large enough to be split across the workers (by rows, and by columns when C is
     /// short and wide) agree with the reference on every transposition case, with padded leading
     /// dimensions and beta = 1; also when the rows (84) or columns (4100) are an even number of
-    /// whole blocks (32 rows, 64 columns) plus a remainder, which every part must still cover.
+    /// whole blocks (32 rows, 64 columns) plus a remainder, which every part must still cover; and
+    /// one row or one column of C (matrix-vector products, split by blocks of 64 outputs).
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func splitProductsMatchTheReference(_ transposes: (Bool, Bool)) {
         let (ta, tb) = transposes
-        for (m, n, k) in [(301, 197, 160), (37, 1500, 130), (84, 16, 8192), (16, 4100, 64)] {
+        for (m, n, k) in [(301, 197, 160), (37, 1500, 130), (84, 16, 8192), (16, 4100, 64), (1, 4100, 2048),
+                          (3000, 1, 2048)] {
             #expect(m * n * k >= 1 << 22, "the product must be large enough to be split")
             let (lda, ldb, ldc) = ((ta ? m : k) + 1, (tb ? k : n) + 3, n + 2)
             var generator = RandomGenerator(seed: 5)

@@ -49,18 +49,26 @@ public enum BLAS {
         /// Why the library asked for with `IPT_BLAS_LIBRARY` is not in use (OpenBLAS is, then);
         /// nil otherwise.
         public var warning: String? = nil
+        /// Whether products with one row or one column run as matrix-vector products (the
+        /// library's `cblas_sgemv`, checked like its GEMM) instead of GEMMs.
+        public var matrixVectorProducts = false
     }
 
     private typealias Sgemm = @convention(c) (
         CBLAS_ORDER, CBLAS_TRANSPOSE, CBLAS_TRANSPOSE, blasint, blasint, blasint,
         Float, UnsafePointer<Float>?, blasint, UnsafePointer<Float>?, blasint,
         Float, UnsafeMutablePointer<Float>?, blasint) -> Void
+    private typealias Sgemv = @convention(c) (
+        CBLAS_ORDER, CBLAS_TRANSPOSE, blasint, blasint, Float, UnsafePointer<Float>?, blasint,
+        UnsafePointer<Float>?, blasint, Float, UnsafeMutablePointer<Float>?, blasint) -> Void
     private typealias GetString = @convention(c) () -> UnsafeMutablePointer<CChar>?
     private typealias SetInt = @convention(c) (Int32) -> Void
 
     private struct Library: @unchecked Sendable {
         var handle: UnsafeMutableRawPointer?
         var sgemm: Sgemm?
+        /// For products with one row or one column (nil: they go through `sgemm` too).
+        var sgemv: Sgemv? = nil
         var setThreads: SetInt?
         var info: Info
     }
@@ -127,7 +135,9 @@ public enum BLAS {
         let info = Info(library: resolvedPath(containing: name) ?? path,
                         config: "", coreName: name, coreSource: "IPT_BLAS_LIBRARY=\(path)",
                         threads: Parallel.workers, verified: true, verificationError: error)
-        return .success(Library(handle: handle, sgemm: sgemm, setThreads: setThreads, info: info))
+        var library = Library(handle: handle, sgemm: sgemm, sgemv: checkedSgemv(handle), setThreads: setThreads, info: info)
+        library.info.matrixVectorProducts = library.sgemv != nil
+        return .success(library)
     }
 
     /// The first file mapped into the process whose path contains `name` (the dynamic loader's
@@ -181,7 +191,35 @@ public enum BLAS {
         let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
                         coreSource: source, threads: Parallel.workers, verified: verified, verificationError: error)
         // A kernel that computes wrong numbers is worse than a slow one.
-        return Library(handle: handle, sgemm: verified ? sgemm : nil, setThreads: setThreads, info: info)
+        var library = Library(handle: handle, sgemm: verified ? sgemm : nil, sgemv: verified ? checkedSgemv(handle) : nil,
+                              setThreads: setThreads, info: info)
+        library.info.matrixVectorProducts = library.sgemv != nil
+        return library
+    }
+
+    /// The library's `cblas_sgemv` if it has one that passes the check against a double-precision
+    /// reference (both transpositions, a strided x and y); nil sends vector products to `sgemm`.
+    private static func checkedSgemv(_ handle: UnsafeMutableRawPointer) -> Sgemv? {
+        guard let symbol = dlsym(handle, "cblas_sgemv") else { return nil }
+        let sgemv = unsafeBitCast(symbol, to: Sgemv.self)
+        let (rows, columns) = (37, 53)
+        var generator = RandomGenerator(seed: 54321)
+        let a = (0..<(rows * columns)).map { _ in Float(generator.nextUniform() * 2 - 1) }
+        let x = (0..<(2 * max(rows, columns))).map { _ in Float(generator.nextUniform() * 2 - 1) }
+        for transposed in [false, true] {
+            let (outputs, inputs) = transposed ? (columns, rows) : (rows, columns)
+            var y = [Float](repeating: 0, count: 3 * outputs)
+            sgemv(CblasRowMajor, transposed ? CblasTrans : CblasNoTrans, blasint(rows), blasint(columns), 1, a,
+                  blasint(columns), x, 2, 0, &y, 3)
+            for i in 0..<outputs {
+                var exact = 0.0
+                for p in 0..<inputs {
+                    exact += Double(transposed ? a[p * columns + i] : a[i * columns + p]) * Double(x[2 * p])
+                }
+                if abs(Double(y[3 * i]) - exact) / max(1, abs(exact)) >= verificationTolerance { return nil }
+            }
+        }
+        return sgemv
     }
 
     /// The `OPENBLAS_CORETYPE` to set (nil: leave OpenBLAS to its own detection) for an
@@ -285,6 +323,11 @@ public enum BLAS {
                            a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
             return
         }
+        if m == 1 || n == 1, let v = library.sgemv {
+            vectorProduct(v, transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha, a: a,
+                          lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, splitting: splitting)
+            return
+        }
         let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
         let workers = Parallel.workers
         // Split C by rows when it has enough of them for whole 32-row blocks, else by columns.
@@ -312,6 +355,46 @@ public enum BLAS {
                 f(CblasRowMajor, ta, tb, blasint(m), blasint(count), blasint(k), alpha, a, blasint(lda), bBlock,
                   blasint(ldb), beta, c + start, blasint(ldc))
             }
+        }
+    }
+
+    /// A product with one row or one column as matrix-vector products: GEMM packs the whole
+    /// matrix operand on every call (OpenBLAS 0.3.21 does so even for one row), which for IST's
+    /// prompt decoder (76,800 x 768) costs more than the multiply-adds; GEMV streams it once.
+    /// Large ones are split into blocks of outputs across the workers, as `gemm` splits C.
+    private static func vectorProduct(
+        _ sgemv: Sgemv, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, splitting: Bool
+    ) {
+        // The matrix, its rows and columns as stored, whether its outputs run along its columns
+        // (Trans), the vector and the stride between outputs in C.
+        let matrix: UnsafePointer<Float>, ld: Int, storedRows: Int, storedColumns: Int, trans: Bool
+        let x: UnsafePointer<Float>, incx: Int, outputs: Int, incy: Int
+        if m == 1 {
+            // c (1 x n) = a (1 x k) op(B): op(B)^T a.
+            (matrix, ld, x, incx, outputs, incy) = (b, ldb, a, transposeA ? lda : 1, n, 1)
+            (storedRows, storedColumns, trans) = transposeB ? (n, k, false) : (k, n, true)
+        } else {
+            // c (m x 1) = op(A) b (k x 1).
+            (matrix, ld, x, incx, outputs, incy) = (a, lda, b, transposeB ? 1 : ldb, m, ldc)
+            (storedRows, storedColumns, trans) = transposeA ? (k, m, true) : (m, k, false)
+        }
+        // BLAS may read y when beta is 0 (0 * NaN); this library's contract is that C is not read.
+        if beta == 0 { for i in 0..<outputs { c[i * incy] = 0 } }
+        func run(_ start: Int, _ count: Int) {
+            // Outputs start..<start+count: rows of a NoTrans matrix, columns of a Trans one.
+            let block = trans ? matrix + start : matrix + start * ld
+            sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(trans ? storedRows : count),
+                  blasint(trans ? count : storedColumns), alpha, block, blasint(ld), x, blasint(incx), beta,
+                  c + start * incy, blasint(incy))
+        }
+        let parts = splitting && m * n * k >= splitThreshold ? min(Parallel.workers, outputs / 64) : 1
+        if parts <= 1 { return run(0, outputs) }
+        let blockSize = ((outputs + parts - 1) / parts + 63) / 64 * 64
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * blockSize, count = min(outputs, start + blockSize) - start
+            if count > 0 { run(start, count) }
         }
     }
 
