@@ -216,7 +216,8 @@ public enum BLAS {
                 for p in 0..<inputs {
                     exact += Double(transposed ? a[p * columns + i] : a[i * columns + p]) * Double(x[2 * p])
                 }
-                if abs(Double(y[3 * i]) - exact) / max(1, abs(exact)) >= verificationTolerance { return nil }
+                // Written so that NaN fails too.
+                guard abs(Double(y[3 * i]) - exact) / max(1, abs(exact)) < verificationTolerance else { return nil }
             }
         }
         return sgemv

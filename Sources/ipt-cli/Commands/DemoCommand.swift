@@ -14,7 +14,7 @@ struct DemoCommand: ParsableCommand {
         Prompt tuning on every built-in task, a 5-dimensional subspace found from the seen tasks' prompts, intrinsic \
         subspace tuning on the unseen tasks (learned subspace, random subspace, Fastfood), stage two; then the \
         paper's table (absolute scores, majority baselines, performance relative to prompt tuning, seen and unseen) \
-        and an SVG plot. About 9 minutes on two cores; --quick (8 seen and 4 unseen classification tasks, fewer \
+        and an SVG plot. About 10 minutes on two cores; --quick (8 seen and 4 unseen classification tasks, fewer \
         steps) about 2 minutes; --seen-tuning adds tuning in the learned subspace on the seen tasks with another \
         k-shot sample. \
         The embedded model is small and pretrained here: see Docs/embedded-model.md.
