@@ -76,7 +76,11 @@ public enum BLAS {
     private static let library: Library = load()
 
     /// Library, kernel family, threads and the result of the load-time check.
-    public static var info: Info { library.info }
+    public static var info: Info {
+        var info = library.info
+        info.matrixVectorProducts = library.sgemv != nil
+        return info
+    }
 
     /// Sets the number of threads the BLAS library itself uses inside one call (default 1).
     /// GEMMs through ``sgemm(transposeA:transposeB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:)`` are
@@ -135,9 +139,8 @@ public enum BLAS {
         let info = Info(library: resolvedPath(containing: name) ?? path,
                         config: "", coreName: name, coreSource: "IPT_BLAS_LIBRARY=\(path)",
                         threads: Parallel.workers, verified: true, verificationError: error)
-        var library = Library(handle: handle, sgemm: sgemm, sgemv: checkedSgemv(handle), setThreads: setThreads, info: info)
-        library.info.matrixVectorProducts = library.sgemv != nil
-        return .success(library)
+        return .success(Library(handle: handle, sgemm: sgemm, sgemv: checkedSgemv(handle), setThreads: setThreads,
+                                info: info))
     }
 
     /// The first file mapped into the process whose path contains `name` (the dynamic loader's
@@ -191,10 +194,8 @@ public enum BLAS {
         let info = Info(library: path, config: string("openblas_get_config"), coreName: string("openblas_get_corename"),
                         coreSource: source, threads: Parallel.workers, verified: verified, verificationError: error)
         // A kernel that computes wrong numbers is worse than a slow one.
-        var library = Library(handle: handle, sgemm: verified ? sgemm : nil, sgemv: verified ? checkedSgemv(handle) : nil,
-                              setThreads: setThreads, info: info)
-        library.info.matrixVectorProducts = library.sgemv != nil
-        return library
+        return Library(handle: handle, sgemm: verified ? sgemm : nil, sgemv: verified ? checkedSgemv(handle) : nil,
+                       setThreads: setThreads, info: info)
     }
 
     /// The library's `cblas_sgemv` if it has one that passes the check against a double-precision
@@ -330,21 +331,10 @@ public enum BLAS {
             return
         }
         let ta = transposeA ? CblasTrans : CblasNoTrans, tb = transposeB ? CblasTrans : CblasNoTrans
-        let workers = Parallel.workers
         // Split C by rows when it has enough of them for whole 32-row blocks, else by columns.
-        let byRows = m >= n || n < 64 * workers
-        let extent = byRows ? m : n, granule = byRows ? 32 : 64
-        let parts = splitting && m * n * k >= splitThreshold ? min(workers, extent / granule) : 1
-        if parts <= 1 {
-            f(CblasRowMajor, ta, tb, blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda), b, blasint(ldb),
-              beta, c, blasint(ldc))
-            return
-        }
-        // Whole granules per part, enough parts of them to cover the extent (its last part may be short).
-        let blockSize = ((extent + parts - 1) / parts + granule - 1) / granule * granule
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = part * blockSize, count = min(extent, start + blockSize) - start
-            guard count > 0 else { return }
+        let byRows = m >= n || n < 64 * Parallel.workers
+        inBlocks(byRows ? m : n, granule: byRows ? 32 : 64, splitting: splitting && m * n * k >= splitThreshold) {
+            start, count in
             if byRows {
                 // Rows start..<start+count of op(A) and C.
                 let aBlock = transposeA ? a + start : a + start * lda
@@ -390,12 +380,19 @@ public enum BLAS {
                   blasint(trans ? count : storedColumns), alpha, block, blasint(ld), x, blasint(incx), beta,
                   c + start * incy, blasint(incy))
         }
-        let parts = splitting && m * n * k >= splitThreshold ? min(Parallel.workers, outputs / 64) : 1
-        if parts <= 1 { return run(0, outputs) }
-        let blockSize = ((outputs + parts - 1) / parts + 63) / 64 * 64
+        inBlocks(outputs, granule: 64, splitting: splitting && m * n * k >= splitThreshold, run)
+    }
+
+    /// Calls `body(start, count)` on blocks covering `0..<extent`: one block on the calling thread
+    /// unless `splitting`, else whole granules per block, one block per worker (at most
+    /// `extent / granule` blocks; the last may be short), concurrently.
+    private static func inBlocks(_ extent: Int, granule: Int, splitting: Bool, _ body: (_ start: Int, _ count: Int) -> Void) {
+        let parts = splitting ? min(Parallel.workers, extent / granule) : 1
+        if parts <= 1 { return body(0, extent) }
+        let blockSize = ((extent + parts - 1) / parts + granule - 1) / granule * granule
         DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = part * blockSize, count = min(outputs, start + blockSize) - start
-            if count > 0 { run(start, count) }
+            let start = part * blockSize, count = min(extent, start + blockSize) - start
+            if count > 0 { body(start, count) }
         }
     }
 

@@ -355,7 +355,7 @@ public final class BartEncoder: Module {
             promptRows = block.normalized(prompt.perExampleTensor(batchSize: b), start: 0)
         }
         func joined(_ rows: Tensor, _ rest: Tensor) -> Tensor {
-            let perExample = rows.shape[0] == b ? rows : rows.broadcast(to: [b, n, rows.shape[2]])
+            let perExample = rows.shape[0] == b ? rows : rows.broadcast(to: [b, n, c])
             return Tensor.concatenate([perExample, rest], axis: 1)
         }
         func projected(_ linear: Linear) -> Tensor { joined(linear(promptRows), linear(text)) }
