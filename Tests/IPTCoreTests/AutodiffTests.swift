@@ -22,6 +22,65 @@ struct AutodiffTests {
         #expect(try #require(first.gradient).maxAbsDifference(expected) > 1e-3)  // both uses matter
     }
 
+    /// A layer input feeding two projections and a residual: the projections' input gradients
+    /// (g W) are added into the gradient that has already arrived (GEMM with beta 1), and the sum
+    /// matches a double-precision reference whatever order the contributions come in.
+    @Test func productsAddIntoTheGradientThatArrived() throws {
+        let (rows, width, out) = (6, 5, 7)
+        let w1 = Self.random([out, width], seed: 20), w2 = Self.random([out, width], seed: 21)
+        let r1 = Self.random([rows, out], seed: 22), r2 = Self.random([rows, out], seed: 23)
+        let r0 = Self.random([rows, width], seed: 24)
+        // d/dx of sum(r1 * x W1^T) + sum(r2 * x W2^T) + sum(r0 * x) = r1 W1 + r2 W2 + r0.
+        var expected = [Double](repeating: 0, count: rows * width)
+        for i in 0..<rows {
+            for j in 0..<width {
+                var v = Double(r0[i, j])
+                for o in 0..<out { v += Double(r1[i, o]) * Double(w1[o, j]) + Double(r2[i, o]) * Double(w2[o, j]) }
+                expected[i * width + j] = v
+            }
+        }
+        for residualFirst in [true, false] {
+            let x = Self.random([rows, width], seed: 25).requiringGradient()
+            let p1 = (Tensor.linear(x, weight: w1, bias: nil) * r1).sum()
+            let p2 = (Tensor.linear(x, weight: w2, bias: nil) * r2).sum()
+            let residual = (x * r0).sum()
+            (residualFirst ? residual + (p1 + p2) : (p1 + p2) + residual).backward()
+            let dx = try #require(x.gradient)
+            for i in 0..<(rows * width) {
+                #expect(abs(Double(dx.scalars[i]) - expected[i]) < 1e-5, "element \(i), residual first: \(residualFirst)")
+            }
+        }
+    }
+
+    /// `accumulate(writing:)` gives beta 0 and fresh memory first, then beta 1 and the gradient
+    /// so far; a gradient the caller still holds is copied, never written through.
+    @Test func accumulateWritingKeepsHeldGradients() throws {
+        let node = GradNode(leafShape: [3])
+        node.accumulate { p, beta in
+            #expect(beta == 0)
+            for i in 0..<3 { p[i] = Float(i + 1) }
+        }
+        let held = try #require(node.gradient)
+        node.accumulate { p, beta in
+            #expect(beta == 1)
+            for i in 0..<3 { p[i] = 10 + beta * p[i] }
+        }
+        #expect(held.scalars == [1, 2, 3])
+        #expect(try #require(node.gradient).scalars == [11, 12, 13])
+    }
+
+    /// dA of a product summed over an empty batch is zero, not whatever the buffer held: the
+    /// products write into uninitialised memory (beta 0), and with no products nothing would.
+    @Test func emptyBatchGivesZeroGradient() throws {
+        // A freed buffer of NaN of the same size class, which the next allocation reuses.
+        do { _ = Tensor.full([256, 256], .nan).scalars.count }
+        let a = Self.random([256, 256], seed: 26).requiringGradient()
+        let product = Tensor.matmul(a, Tensor.zeros([0, 256, 4]))  // (0, 256, 4)
+        product.backward(seed: Tensor.zeros([0, 256, 4]))
+        let da = try #require(a.gradient)
+        #expect(da.scalars.allSatisfy { $0 == 0 })
+    }
+
     @Test func frozenParametersGetNoGradientAndNoWeightGEMM() throws {
         let x = Self.random([5, 4], seed: 3).requiringGradient()
         let weight = Parameter(Self.random([3, 4], seed: 4)), bias = Parameter(Self.random([3], seed: 5))

@@ -44,6 +44,27 @@ public final class GradNode: @unchecked Sendable {
         }
     }
 
+    /// Adds a product to the accumulated gradient without materialising it first.
+    ///
+    /// `write(pointer, beta)` must store `product + beta * pointer[i]` at every one of the
+    /// gradient's `shape` elements; with `beta` 0 the memory is uninitialised and must not be read
+    /// (BLAS's contract for C). When a gradient has already arrived, the product lands in it
+    /// (a GEMM with beta 1): no buffer for the product, no zeroing of it by the BLAS and no
+    /// addition pass — for a layer input that feeds the query, key and value projections and a
+    /// residual, three of each per backward. The sum is rounded as BLAS accumulates into C
+    /// (block by block), which may differ from adding the finished product in the last bit.
+    public func accumulate(writing write: (UnsafeMutablePointer<Float>, Float) -> Void) {
+        if var current = gradient {
+            gradient = nil  // keep `current` uniquely referenced so the write is in place
+            current.withUnsafeMutableBufferPointer { write($0.baseAddress!, 1) }
+            gradient = current
+        } else {
+            let g = Tensor.uninitialized(shape)
+            write(g.storage.pointer, 0)
+            gradient = g
+        }
+    }
+
     /// Forgets the accumulated gradient.
     public func zeroGradient() { gradient = nil }
 }

@@ -9,6 +9,11 @@ func gemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int,
                  a: UnsafePointer<Float>, strideA: Int, lda: Int,
                  b: UnsafePointer<Float>, strideB: Int, ldb: Int,
                  c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int, beta: Float, alpha: Float = 1) {
+    if batch == 0 && strideC == 0 {
+        // An empty sum into one C: C = beta C (not read when beta is 0).
+        BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: 0, alpha: alpha, a: a, lda: lda,
+                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    }
     for i in 0..<batch {
         let betaI: Float = (strideC == 0 && i > 0) ? 1 : beta
         BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
@@ -57,7 +62,7 @@ extension Tensor {
             }
         }
         // dA needs B's values and dB needs A's: keep each only if the other side needs a gradient.
-        let aNode = a.node, bNode = b.node, aShape = a.shape, bShape = b.shape
+        let aNode = a.node, bNode = b.node
         let empty = Tensor.zeros([0])
         let av = bNode != nil ? a.detached() : empty
         let bv = aNode != nil ? b.detached() : empty
@@ -65,61 +70,57 @@ extension Tensor {
             g.withUnsafeBufferPointer { pg in
                 if let node = aNode {
                     // d op(A) = alpha dC op(B)^T;  dA = that, or its transpose.
-                    let da = Tensor.zeros(aShape)
-                    bv.withUnsafeBufferPointer { pb in
+                    bv.withUnsafeBufferPointer { pb in node.accumulate { da, beta in
                         let strideOut = aBatched ? ra * ca : 0
                         if !transposeA {
                             if !bBatched && aBatched {
                                 BLAS.sgemm(transposeA: false, transposeB: !transposeB, m: batch * m, n: k, k: n, alpha: alpha,
-                                           a: pg.baseAddress!, lda: n, b: pb.baseAddress!, ldb: cb, beta: 0,
-                                           c: da.storage.pointer, ldc: ca)
+                                           a: pg.baseAddress!, lda: n, b: pb.baseAddress!, ldb: cb, beta: beta,
+                                           c: da, ldc: ca)
                             } else {
                                 gemmBatched(batch: batch, transposeA: false, transposeB: !transposeB, m: m, n: k, k: n,
                                             a: pg.baseAddress!, strideA: m * n, lda: n,
                                             b: pb.baseAddress!, strideB: bBatched ? rb * cb : 0, ldb: cb,
-                                            c: da.storage.pointer, strideC: strideOut, ldc: ca, beta: 0, alpha: alpha)
+                                            c: da, strideC: strideOut, ldc: ca, beta: beta, alpha: alpha)
                             }
                         } else {
                             // dA (K x M) = op(B) dC^T
                             gemmBatched(batch: batch, transposeA: transposeB, transposeB: true, m: k, n: m, k: n,
                                         a: pb.baseAddress!, strideA: bBatched ? rb * cb : 0, lda: cb,
                                         b: pg.baseAddress!, strideB: m * n, ldb: n,
-                                        c: da.storage.pointer, strideC: strideOut, ldc: ca, beta: 0, alpha: alpha)
+                                        c: da, strideC: strideOut, ldc: ca, beta: beta, alpha: alpha)
                         }
-                    }
-                    node.accumulate(da)
+                    } }
                 }
                 if let node = bNode {
                     // d op(B) = alpha op(A)^T dC;  dB = that, or its transpose.
-                    let db = Tensor.zeros(bShape)
-                    av.withUnsafeBufferPointer { pa in
+                    av.withUnsafeBufferPointer { pa in node.accumulate { db, beta in
                         let strideOut = bBatched ? rb * cb : 0
                         if !transposeB {
                             if !bBatched && aBatched && !transposeA {
                                 BLAS.sgemm(transposeA: true, transposeB: false, m: k, n: n, k: batch * m, alpha: alpha,
-                                           a: pa.baseAddress!, lda: ca, b: pg.baseAddress!, ldb: n, beta: 0,
-                                           c: db.storage.pointer, ldc: cb)
+                                           a: pa.baseAddress!, lda: ca, b: pg.baseAddress!, ldb: n, beta: beta,
+                                           c: db, ldc: cb)
                             } else {
                                 gemmBatched(batch: batch, transposeA: !transposeA, transposeB: false, m: k, n: n, k: m,
                                             a: pa.baseAddress!, strideA: aBatched ? ra * ca : 0, lda: ca,
                                             b: pg.baseAddress!, strideB: m * n, ldb: n,
-                                            c: db.storage.pointer, strideC: strideOut, ldc: cb, beta: 0, alpha: alpha)
+                                            c: db, strideC: strideOut, ldc: cb, beta: beta, alpha: alpha)
                             }
                         } else {
                             // dB (N x K) = dC^T op(A)
                             if !bBatched && aBatched && !transposeA {
                                 BLAS.sgemm(transposeA: true, transposeB: false, m: n, n: k, k: batch * m, alpha: alpha,
-                                           a: pg.baseAddress!, lda: n, b: pa.baseAddress!, ldb: ca, beta: 0,
-                                           c: db.storage.pointer, ldc: cb)
+                                           a: pg.baseAddress!, lda: n, b: pa.baseAddress!, ldb: ca, beta: beta,
+                                           c: db, ldc: cb)
                             } else {
                                 gemmBatched(batch: batch, transposeA: true, transposeB: transposeA, m: n, n: k, k: m,
                                             a: pg.baseAddress!, strideA: m * n, lda: n,
                                             b: pa.baseAddress!, strideB: aBatched ? ra * ca : 0, ldb: ca,
-                                            c: db.storage.pointer, strideC: strideOut, ldc: cb, beta: 0, alpha: alpha)
+                                            c: db, strideC: strideOut, ldc: cb, beta: beta, alpha: alpha)
                             }
                         }
-                    }
-                    node.accumulate(db)
+                    } }
                 }
             }
         }
@@ -164,26 +165,27 @@ extension Tensor {
         // Keep only what the backward needs: W for dx, x for dW.
         let xSaved: Tensor? = wNode != nil ? x.detached() : nil
         let wSaved: Tensor? = xNode != nil ? weight.detached() : nil
-        let xShape = x.shape
         return out.recorded(from: inputs) { g in
             g.withUnsafeBufferPointer { pg in
                 if let xNode, let wSaved {
-                    let dx = Tensor.uninitialized(xShape)
+                    // dx = g W, added straight into x's gradient when one has arrived (beta 1).
                     wSaved.withUnsafeBufferPointer { pw in
-                        BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
-                                   a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
-                                   beta: 0, c: dx.storage.pointer, ldc: inFeatures)
+                        xNode.accumulate { dx, beta in
+                            BLAS.sgemm(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures,
+                                       alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: pw.baseAddress!, ldb: inFeatures,
+                                       beta: beta, c: dx, ldc: inFeatures)
+                        }
                     }
-                    xNode.accumulate(dx)
                 }
                 if let wNode, let xSaved {
-                    let dw = Tensor.uninitialized([outFeatures, inFeatures])
+                    // dW = g^T x, added into W's gradient when W has another use (the tied LM head).
                     xSaved.withUnsafeBufferPointer { px in
-                        BLAS.sgemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
-                                   a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
-                                   beta: 0, c: dw.storage.pointer, ldc: inFeatures)
+                        wNode.accumulate { dw, beta in
+                            BLAS.sgemm(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows,
+                                       alpha: 1, a: pg.baseAddress!, lda: outFeatures, b: px.baseAddress!, ldb: inFeatures,
+                                       beta: beta, c: dw, ldc: inFeatures)
+                        }
                     }
-                    wNode.accumulate(dw)
                 }
                 if let bNode {
                     bNode.accumulate(g.reshaped([rows, outFeatures]).sum(axes: [0]))
