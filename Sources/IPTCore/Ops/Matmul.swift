@@ -3,16 +3,19 @@
 // Transposes are passed to BLAS as flags, never materialised. A frozen operand (no gradient node)
 // gets no gradient GEMM: for prompt tuning of a frozen model this halves the backward cost.
 
-/// `C[i] = op(A[i]) op(B[i])` for every batch index i. A stride of 0 broadcasts an operand; a
-/// `strideC` of 0 sums the products of all batch entries into one C.
+/// `C[i] = alpha op(A[i]) op(B[i]) + beta C[i]` for every batch index i (C not read when beta is
+/// 0). A stride of 0 broadcasts an operand; a `strideC` of 0 sums the products of all batch entries
+/// into one C (beta applies once, before the first).
 func gemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                  a: UnsafePointer<Float>, strideA: Int, lda: Int,
                  b: UnsafePointer<Float>, strideB: Int, ldb: Int,
                  c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int, beta: Float, alpha: Float = 1) {
-    if batch == 0 && strideC == 0 {
+    if batch == 0 && strideC == 0 && beta != 1 {
         // An empty sum into one C: C = beta C (not read when beta is 0).
-        BLAS.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: 0, alpha: alpha, a: a, lda: lda,
-                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        for i in 0..<m {
+            let row = c + i * ldc
+            if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
+        }
     }
     for i in 0..<batch {
         let betaI: Float = (strideC == 0 && i > 0) ? 1 : beta
