@@ -40,3 +40,19 @@ struct MatmulTests {
         #expect(try #require(a.gradient).scalars.allSatisfy { $0 == 0 })
     }
 }
+
+@Suite("Linear with zero input features")
+struct LinearEdgeTests {
+    /// x W^T + b with no input features is b in every row (zeros without a bias), not the contents
+    /// of an uninitialised buffer; the bias gradient is the sum of the rows' gradients.
+    @Test func zeroInputFeaturesGiveTheBias() throws {
+        let bias = Tensor([1, -2, 3]).requiringGradient()
+        let x = Tensor.zeros([2, 0]), weight = Tensor.zeros([3, 0])
+        let y = Tensor.linear(x, weight: weight, bias: bias)
+        #expect(y.shape == [2, 3])
+        #expect(y.scalars == [1, -2, 3, 1, -2, 3])
+        #expect(Tensor.linear(x, weight: weight, bias: nil).scalars == [0, 0, 0, 0, 0, 0])
+        y.backward(seed: Tensor([1, 2, 3, 4, 5, 6], shape: [2, 3]))
+        #expect(try #require(bias.gradient).scalars == [5, 7, 9])
+    }
+}

@@ -277,3 +277,37 @@ struct TrainingEventTests {
         }
     }
 }
+
+/// `GradientClipping.clip`, the `torch.nn.utils.clip_grad_norm_` of users' own loops.
+@Suite("Gradient clipping")
+struct GradientClippingTests {
+    /// Two parameters with gradients of joint norm 13 (3, 4 and 12): clipped to 1 they are scaled
+    /// by 1 / (13 + 1e-6) together; below the limit they are left exactly as they were; a
+    /// parameter without a gradient counts 0; a non-finite norm scales nothing.
+    @Test func scalesJointlyToTheMaximumNorm() throws {
+        func parameters() -> [Parameter] {
+            let a = Parameter(Tensor([1, 1])), b = Parameter(Tensor([1])), unused = Parameter(Tensor([5]))
+            a.accumulateGradient(Tensor([3, 4]))
+            b.accumulateGradient(Tensor([12]))
+            return [a, b, unused]
+        }
+        let clipped = parameters()
+        #expect(GradientClipping.clip(clipped, maximumNorm: 1) == 13)
+        let factor = Float(1 / (13 + 1e-6))
+        #expect(try #require(clipped[0].gradient).scalars == [3 * factor, 4 * factor])
+        #expect(try #require(clipped[1].gradient).scalars == [12 * factor])
+        #expect(clipped[2].gradient == nil)
+        #expect(abs(GradientClipping.globalNorm(clipped) - 1) < 1e-6)
+
+        let kept = parameters()
+        #expect(GradientClipping.clip(kept, maximumNorm: 20) == 13)
+        #expect(try #require(kept[0].gradient).scalars == [3, 4])
+        #expect(try #require(kept[1].gradient).scalars == [12])
+
+        let broken = parameters()
+        broken[1].zeroGradient()
+        broken[1].accumulateGradient(Tensor([.infinity]))
+        #expect(!GradientClipping.clip(broken, maximumNorm: 1).isFinite)
+        #expect(try #require(broken[0].gradient).scalars == [3, 4])
+    }
+}

@@ -141,7 +141,7 @@ extension Tensor {
                      "linear: input \(x.shape) does not fit weight \(weight.shape)")
         let outFeatures = weight.shape[0], inFeatures = weight.shape[1]
         if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)") }
-        let rows = x.count / Swift.max(inFeatures, 1)
+        let rows = x.shape.dropLast().reduce(1, *)  // (not x.count / in, which is 0 when in is 0)
         let out = Tensor.uninitialized(Array(x.shape.dropLast()) + [outFeatures])
         let c = out.storage.pointer
         var beta: Float = 0
