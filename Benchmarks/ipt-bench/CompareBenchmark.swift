@@ -29,6 +29,13 @@ enum CompareBenchmark {
         var gemmFlops = 0
 
         var median: Double? { medians.isEmpty || failure != nil ? nil : medianOf(medians) }
+
+        /// This side's per-round medians over the other's, round by round (nil unless both sides
+        /// ran every round).
+        func roundRatios(to other: Side) -> [Double]? {
+            guard failure == nil, other.failure == nil, !medians.isEmpty, medians.count == other.medians.count else { return nil }
+            return zip(medians, other.medians).map { $0 / $1 }
+        }
     }
 
     /// The user's own `OPENBLAS_CORETYPE` (read before IPTCore loads OpenBLAS and sets it), which
@@ -54,6 +61,7 @@ enum CompareBenchmark {
                   + "\(options.rounds) round(s)")
             print("workload swift_median_ms torch_median_ms ratio swift_peak_MB torch_peak_MB")
             var ratios: [Double] = []
+            var perRound: [String] = []
             var ptSwift: Double? = nil
             for workload in options.workloads {
                 var swift = Side(), torch = Side()
@@ -69,6 +77,10 @@ enum CompareBenchmark {
                 }
                 let ratio = swift.median.flatMap { s in torch.median.map { s / $0 } }
                 if let ratio { ratios.append(ratio) }
+                if let paired = swift.roundRatios(to: torch) {
+                    perRound.append("\(workload) " + paired.map { String(format: "%.3f", $0) }.joined(separator: " ")
+                                    + String(format: " (median %.3f)", medianOf(paired)))
+                }
                 if workload == "pt" { ptSwift = swift.median }
                 print([workload, format(swift.median, failure: swift.failure), format(torch.median, failure: torch.failure),
                        ratio.map { String(format: "%.3f", $0) } ?? "-",
@@ -77,6 +89,11 @@ enum CompareBenchmark {
             }
             let geometricMean = ratios.isEmpty ? Double.nan : Foundation.exp(ratios.map { Foundation.log($0) }.reduce(0, +) / Double(ratios.count))
             print(String(format: "geomean - - %.3f - -", geometricMean))
+            if options.rounds > 1 && !perRound.isEmpty {
+                // Each round's two processes run back to back, so their ratio cancels the host's
+                // slower and faster minutes; the spread says how far the table can be trusted.
+                print("# per-round ratios (Swift / PyTorch within each round): " + perRound.joined(separator: "; "))
+            }
             if let ptSwift, let gemmRate {
                 let flops = AnalyticFlops.promptTuningStep(configuration, settings)
                 let achieved = flops / (ptSwift / 1000) / 1e9
