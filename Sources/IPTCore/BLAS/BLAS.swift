@@ -396,7 +396,8 @@ public enum BLAS {
         }
     }
 
-    private static func scaleRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ beta: Float) {
+    /// `row = beta row` over `n` values, without reading the row when beta is 0 (C's contract).
+    static func scaleRow(_ row: UnsafeMutablePointer<Float>, _ n: Int, _ beta: Float) {
         for j in 0..<n { row[j] = beta == 0 ? 0 : row[j] * beta }
     }
 

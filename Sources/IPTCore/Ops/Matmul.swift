@@ -10,12 +10,9 @@ func gemmBatched(batch: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int,
                  a: UnsafePointer<Float>, strideA: Int, lda: Int,
                  b: UnsafePointer<Float>, strideB: Int, ldb: Int,
                  c: UnsafeMutablePointer<Float>, strideC: Int, ldc: Int, beta: Float, alpha: Float = 1) {
-    if batch == 0 && strideC == 0 && beta != 1 {
+    if batch == 0 && strideC == 0 {
         // An empty sum into one C: C = beta C (not read when beta is 0).
-        for i in 0..<m {
-            let row = c + i * ldc
-            if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
-        }
+        for i in 0..<m { BLAS.scaleRow(c + i * ldc, n, beta) }
     }
     for i in 0..<batch {
         let betaI: Float = (strideC == 0 && i > 0) ? 1 : beta

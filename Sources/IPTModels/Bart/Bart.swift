@@ -344,15 +344,17 @@ public final class BartEncoder: Module {
         let (b, t, c) = (words.shape[0], words.shape[1], words.shape[2])
         let n = prompt.length
         var text = block.normalized(words, start: n)  // (B, T, C)
-        let promptRows: Tensor  // (B, n, C), or (1, n, C) for a shared prompt without dropout
-        if context.training && configuration.dropout > 0 {
-            let keep = context.dropout(Tensor.ones([b, n + t, c]), configuration.dropout)
-            promptRows = block.normalized(prompt.perExampleTensor(batchSize: b), start: 0) * keep.slice(axis: 1, 0..<n)
-            text = text * keep.slice(axis: 1, n..<(n + t))
-        } else if case .shared(let p) = prompt {
+        var promptRows: Tensor  // (B, n, C), or (1, n, C) for a shared prompt without dropout
+        let dropping = context.training && configuration.dropout > 0
+        if !dropping, case .shared(let p) = prompt {
             promptRows = block.normalized(p.unsqueezed(0), start: 0)
         } else {
             promptRows = block.normalized(prompt.perExampleTensor(batchSize: b), start: 0)
+        }
+        if dropping {
+            let keep = context.dropout(Tensor.ones([b, n + t, c]), configuration.dropout)
+            promptRows = promptRows * keep.slice(axis: 1, 0..<n)
+            text = text * keep.slice(axis: 1, n..<(n + t))
         }
         func joined(_ rows: Tensor, _ rest: Tensor) -> Tensor {
             let perExample = rows.shape[0] == b ? rows : rows.broadcast(to: [b, n, c])
