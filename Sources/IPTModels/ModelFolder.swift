@@ -74,6 +74,10 @@ public struct ModelFolder: Sendable {
         throw ModelLoadError.missingFile(path: weightsURL.path, problem: "file not found (weights must be safetensors)")
     }
 
+    /// The largest size a model configuration may give (vocabulary, positions, width, feed-forward
+    /// width, layers, heads): 2^24.
+    public static let maximumSize = 1 << 24
+
     /// Refuses a `config.json` that describes a model of more than twice the values the
     /// checkpoint holds, or of more than can be counted (`parameterCount` nil).
     ///

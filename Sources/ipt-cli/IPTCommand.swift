@@ -65,6 +65,11 @@ struct IPTCommand: ParsableCommand {
             FileHandle.standardError.write(Data("ipt-cli: error: \(warning)\n".utf8))
             Foundation.exit(1)
         }
+        // So is a worker count or cache size the library had to ignore.
+        if !(command is InfoCommand), let problem = IPTEnvironment.problems.first {
+            FileHandle.standardError.write(Data("ipt-cli: error: \(problem)\n".utf8))
+            Foundation.exit(1)
+        }
         do {
             try command.run()
         } catch let code as ExitCode {

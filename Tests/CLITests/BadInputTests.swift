@@ -411,6 +411,16 @@ struct BadInputTests {
              ["--num-beams must be at least 1, got 0"])
         },
         BadInputCase("--shard past the shard count") { s in (s.promptTune(["--shard", "2/2"]), ["--shard must be i/n with 0 <= i < n, got 2/2"]) },
+        BadInputCase("--batch-size beyond any batch") { s in
+            (s.promptTune(["--batch-size", "9223372036854775807"]), ["--batch-size must be at most 1048576, got 9223372036854775807"])
+        },
+        BadInputCase("--dim beyond any subspace") { s in
+            (s.tuneRandomSubspace(["--dim", "10000000000000000"]), ["--dim must be at most 16777216, got 10000000000000000"])
+        },
+        BadInputCase("--num-beams beyond 1024") { s in
+            (["evaluate", "--model", s.world.model.path, "--file", s.world.data.path + "/toy/toy_16_100_dev.tsv", "--num-beams", "5000"],
+             ["--num-beams must be at most 1024, got 5000"])
+        },
     ]
 
     // MARK: Continuing a run with other inputs
@@ -503,6 +513,11 @@ struct BadInputTests {
             return (["import-peft", "--peft", s.path("adapter"), "--output", s.path("imported.safetensors")],
                     [s.path("adapter") + "/adapter_config.json: not a JSON object"])
         },
+        BadInputCase("PEFT num_virtual_tokens beyond any model") { s in
+            try s.write("adapter/adapter_config.json", #"{"peft_type": "PROMPT_TUNING", "task_type": "SEQ_2_SEQ_LM", "num_virtual_tokens": 4611686018427387904, "token_dim": 16}"#)
+            return (["import-peft", "--peft", s.path("adapter"), "--output", s.path("imported.safetensors")],
+                    [s.path("adapter") + "/adapter_config.json: num_virtual_tokens must be at most 16777216"])
+        },
         BadInputCase("export-peft of a file that is not a prompt") { s in
             (["export-peft", "--prompt", s.world.model.path + "/model.safetensors", "--model", s.world.model.path, "--output", s.path("peft")],
              [s.world.model.path + "/model.safetensors", "not an IPT artifact"])
@@ -537,6 +552,25 @@ struct BadInputTests {
             let corpus = try s.write("corpus.txt", "a good film\na bad song\n")
             return (["pretrain", "--corpus", corpus, "--tokenizer", s.world.model.path, "--sequence-length", "1000", "--output", s.output],
                     ["sequence_length must be in 3...256 (the model's positions), got 1000"])
+        },
+        BadInputCase("pretrain --max-positions beyond any model") { s in
+            let corpus = try s.write("corpus.txt", "a good film\na bad song\n")
+            return (["pretrain", "--corpus", corpus, "--tokenizer", s.world.model.path, "--max-positions", "9223372036854775807",
+                     "--output", s.output], ["max_position_embeddings: must be at most 16777216, found 9223372036854775807"])
+        },
+        BadInputCase("pretrain of a model larger than memory, for 2e18 steps") { s in
+            let corpus = try s.write("corpus.txt", "a good film\na bad song\n")
+            return (["pretrain", "--corpus", corpus, "--tokenizer", s.world.model.path, "--layers", "16000000", "--steps", "2000000000000000000",
+                     "--output", s.output], ["parameters need more than this machine's"])
+        },
+        BadInputCase("pretrain --model-output holding another model") { s in
+            let corpus = try s.write("corpus.txt", (0..<40).map { "line \($0): the quick brown fox jumps over the lazy dog \($0)\n" }.joined())
+            let model = try s.model()
+            let tokenizer = SharedData.repositoryRoot.appendingPathComponent("Resources/model").path  // the embedded model's, with <mask>
+            return (["pretrain", "--corpus", corpus, "--tokenizer", tokenizer, "--model-output", model, "--output", s.output]
+                        + ["--layers", "1", "--width", "16", "--heads", "2", "--ffn", "32", "--max-positions", "32", "--sequence-length", "24",
+                           "--batch-size", "4", "--steps", "6", "--eval-period", "3", "--validation-sequences", "2"],
+                    ["\(model): holds files; pass --overwrite to replace the model folder"])
         },
         BadInputCase("demo --workers 0") { s in (["demo", "--workers", "0", "--output", s.output], ["--workers must be at least 1, got 0"]) },
         BadInputCase("train-tokenizer with a corpus file missing") { s in

@@ -73,3 +73,31 @@ struct BLASLibraryChoiceTests {
         #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)")
     }
 }
+
+@Suite("IPT_NUM_THREADS and IPT_BUFFER_CACHE_MB out of range")
+struct EnvironmentRangeTests {
+    @Test(arguments: [("IPT_NUM_THREADS", "4611686018427387904", "1...1024"), ("IPT_NUM_THREADS", "two", "1...1024"),
+                      ("IPT_NUM_THREADS", "0", "1...1024"), ("IPT_BUFFER_CACHE_MB", "9223372036854775807", "0...1073741824"),
+                      ("IPT_BUFFER_CACHE_MB", "-1", "0...1073741824")])
+    func aCommandStopsNamingTheVariableAndInfoShowsIt(name: String, value: String, range: String) throws {
+        let result = try CLI.run(["report", "/nonexistent/run"], environment: [name: value])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("ipt-cli: error: \(name)=\(value): must be an integer in \(range); using "), "\(result.stderr)")
+        #expect(result.stderr.filter { $0 == "\n" }.count == 1, "\(result.stderr)")
+        let info = try CLI.run(["info"], environment: [name: value])
+        #expect(info.status == 0, "\(info.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        let problems = try #require(json["environmentProblems"] as? [String])
+        #expect(problems.count == 1 && problems[0].hasPrefix("\(name)=\(value): "), "\(problems)")
+        if name == "IPT_NUM_THREADS" {
+            #expect(json["workers"] as? Int == ProcessInfo.processInfo.activeProcessorCount, "the fallback is used")
+        }
+    }
+
+    @Test func anAcceptedValueIsUsed() throws {
+        let info = try CLI.run(["info"], environment: ["IPT_NUM_THREADS": "3", "IPT_BUFFER_CACHE_MB": "0"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])
+        #expect(json["workers"] as? Int == 3)
+        #expect((json["environmentProblems"] as? [String])?.isEmpty == true)
+    }
+}

@@ -184,6 +184,12 @@ struct ProcedureCommandTests {
         let resumed = try run(arguments + ["--resume"])
         #expect(resumed.stdout == first.stdout)
         #expect(try Data(contentsOf: URL(fileURLWithPath: output + "/results.json")) == results)
+        // --resume with other settings is refused: the stored result is not theirs.
+        let other = arguments.map { $0 == "0.3" ? "0.2" : $0 } + ["--resume"]
+        let otherSettings = try CLI.run(other)
+        Check.fails(otherSettings, status: 1, mentioning: "\(output)/config.json: configuration.")
+        #expect(otherSettings.stderr.contains("in the finished run"), "\(otherSettings.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: output + "/results.json")) == results)
         // A second run into the finished folder is refused, --overwrite replaces it.
         Check.fails(try CLI.run(arguments), status: 1, mentioning: "\(output): holds a finished run (results.json); pass --overwrite")
         _ = try run(arguments + ["--overwrite"])

@@ -242,14 +242,39 @@ struct PretrainingTests {
         #expect(loaded.generationConfiguration.forcedBOSTokenID == 0 && loaded.generationConfiguration.forcedEOSTokenIDs == [2])
     }
 
+    /// A model folder that holds files is not replaced unless asked: refused before training.
+    @Test func anExistingModelFolderIsReplacedOnlyWhenAsked() throws {
+        let folder = try TemporaryDirectory()
+        let modelURL = folder.url.appendingPathComponent("model")
+        _ = try folder.write("model/config.json", "{\"someone\": \"else\"}")
+        let run = folder.url.appendingPathComponent("run").path
+        var steps = 0
+        let error = #expect(throws: TrainingError.self) {
+            _ = try Self.pretraining(steps: 6).run(in: RunDirectory(path: run, mode: .fresh),
+                                                   export: Pretraining.ModelExport(folder: modelURL, tokenizerFolder: nil)) { event in
+                if case .step = event { steps += 1 }
+                return .proceed
+            }
+        }
+        #expect("\(error.map { "\($0)" } ?? "")" == "\(modelURL.path): holds files; pass --overwrite to replace the model folder")
+        #expect(steps == 0)
+        #expect(try String(contentsOf: modelURL.appendingPathComponent("config.json"), encoding: .utf8).contains("someone"))
+        _ = try Self.pretraining(steps: 6).run(in: RunDirectory(path: run, mode: .overwrite),
+                                               export: Pretraining.ModelExport(folder: modelURL, tokenizerFolder: nil, replacing: true))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: modelURL.path).sorted()
+                == ["config.json", "generation_config.json", "model.safetensors"])
+        #expect(try BartConfiguration.load(from: modelURL.appendingPathComponent("config.json")).hiddenSize > 0)
+    }
+
     @Test func aResumedRunEqualsAnUninterruptedOne() throws {
         let whole = try Self.pretraining(steps: 30)
         let reference = try whole.run()
 
         let folder = try TemporaryDirectory()
         let path = folder.url.appendingPathComponent("run").path
-        // Stopped before the first validation (step 10), then after it.
-        for (stop, mode) in [(3, RunDirectory.Mode.fresh), (17, .resume)] {
+        // Stopped before the first validation (step 10), after it, and within the last period
+        // (the recent training loss averages steps 21-30 all the same).
+        for (stop, mode) in [(3, RunDirectory.Mode.fresh), (17, .resume), (25, .resume)] {
             let part = try Self.pretraining(steps: 30)
             let stopped = try part.run(in: RunDirectory(path: path, mode: mode)) { event in
                 if case .step(let r) = event, r.step == stop { return .stop }
@@ -257,11 +282,20 @@ struct PretrainingTests {
             }
             #expect(stopped.interrupted && stopped.lastStep == stop)
         }
+        // Other settings are refused before anything is written: config.json still describes the checkpoint.
+        let configuration = path + "/" + RunDirectory.configurationName
+        let started = FileManager.default.contents(atPath: configuration)
+        let error = #expect(throws: TrainingError.self) {
+            _ = try Self.pretraining(steps: 40).run(in: RunDirectory(path: path, mode: .resume))
+        }
+        #expect("\(error.map { "\($0)" } ?? "")".contains("in the unfinished run"))
+        #expect(FileManager.default.contents(atPath: configuration) == started)
         let second = try Self.pretraining(steps: 30)
         let resumed = try second.run(in: RunDirectory(path: path, mode: .resume))
         #expect(!resumed.interrupted && resumed.lastStep == 30)
         #expect(resumed.validations == reference.validations)
         #expect(resumed.finalTrainingLoss == reference.finalTrainingLoss)
+        #expect(resumed.recentTrainingLoss == reference.recentTrainingLoss)
         let expected = Dictionary(uniqueKeysWithValues: whole.model.namedParameters().map { ($0.key, $0.parameter.value.scalars) })
         #expect(second.model.namedParameters().allSatisfy { expected[$0.key] == $0.parameter.value.scalars })
     }

@@ -50,6 +50,61 @@ struct ProcedureTests {
         #expect(model.trainableParameterCount == 0, "the backbone stays frozen")
     }
 
+    /// What a run starts from besides its settings is part of its configuration: a subspace file
+    /// replaced under an unfinished run is refused on resume, other examples (the same task name
+    /// and seed from another data folder) when a finished result would be reused.
+    @Test func replacedInputsAreNoticedOnResumeAndReuse() throws {
+        let (model, tokenizer, identity) = try TinyBackbone.load()
+        let task = try TinyBackbone.task("glue-sst2")
+        let folder = TinyBackbone.temporaryFolder("inputs")
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let subspacePath = folder + "/subspace.safetensors"
+        let (n, h) = (4, model.hiddenSize)
+        func writeSubspace(scale: Float) throws {
+            let basis = Tensor((0..<(n * h * 2)).map { Float(($0 * 7) % 11 - 5) * 0.01 * scale }, shape: [n * h, 2])
+            try SubspaceArtifact.write(LinearPromptSubspace(mean: Tensor.zeros([n * h]), basis: basis, promptLength: n, hiddenSize: h),
+                                       metadata: ArtifactMetadata(kind: "prompt-subspace", procedure: "subspace-finding", configuration: "{}",
+                                                                  baseModel: identity, step: 1, seed: 1),
+                                       to: subspacePath)
+        }
+        let configuration = SubspaceTuningConfiguration(subspace: .file(subspacePath), optimization: settings(steps: 4, eval: 2),
+                                                        evaluation: TinyBackbone.evaluation, maximumInputLength: 64)
+        func tuning(_ task: TaskSetup) throws -> SubspaceTuning {
+            try SubspaceTuning(model: model, tokenizer: tokenizer, identity: identity, task: task, configuration: configuration)
+        }
+        let run = folder + "/ist"
+        try writeSubspace(scale: 1)
+        let stopped = try tuning(task).run(in: RunDirectory(path: run, mode: .fresh)) { event in
+            if case .step(let r) = event, r.step == 1 { return .stop }
+            return .proceed
+        }
+        #expect(stopped.interrupted)
+        try writeSubspace(scale: 2)
+        #expect {
+            _ = try tuning(task).run(in: RunDirectory(path: run, mode: .resume))
+        } throws: { "\($0)".contains("inputs.subspace is ") && "\($0)".contains("in the unfinished run") }
+        try writeSubspace(scale: 1)
+        let finished = try tuning(task).run(in: RunDirectory(path: run, mode: .resume))
+        #expect(!finished.interrupted && finished.lastStep == 4)
+        #expect(try tuning(task).run(in: RunDirectory(path: run, mode: .resume)) == finished, "reused with the same inputs")
+
+        // The same task and seed with one training example changed.
+        let data = folder + "/data/glue-sst2"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        for part in ["train", "dev", "test"] {
+            let name = "glue-sst2_16_100_\(part).tsv"
+            var text = try String(contentsOfFile: SharedData.crossfit.appendingPathComponent("glue-sst2/" + name).path, encoding: .utf8)
+            if part == "train" { text = "an edited sentence .\tpositive\n" + text.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n") }
+            try text.write(toFile: data + "/" + name, atomically: true, encoding: .utf8)
+        }
+        let edited = try TaskSetup.load(dataDirectory: URL(fileURLWithPath: folder + "/data"), task: "glue-sst2", seed: 100)
+        #expect(edited.task.train != task.task.train && edited.task.dev == task.task.dev)
+        #expect {
+            _ = try tuning(edited).run(in: RunDirectory(path: run, mode: .resume))
+        } throws: { "\($0)".contains("inputs.examples is ") && "\($0)".contains("in the finished run") }
+    }
+
     @Test func resumedPromptTuningEqualsUninterrupted() throws {
         let (model, tokenizer, identity) = try TinyBackbone.load()
         let task = try TinyBackbone.task("glue-sst2")

@@ -26,6 +26,32 @@ struct PromptSubspaceTests {
         #expect(ae.parameters().allSatisfy { $0.gradient != nil })
     }
 
+    /// A subspace file's geometry comes from outside: sizes that overflow, or an autoencoder larger
+    /// than the tensors the file holds, are refused naming the file before anything is allocated.
+    @Test func aGeometryBeyondTheFileIsRefused() throws {
+        var g = RandomGenerator(seed: 4)
+        let ae = PromptAutoencoder(dimension: 3, promptLength: 5, hiddenSize: 4, decoderWidth: 6, generator: &g)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-geometry-\(UUID().uuidString).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let metadata = ArtifactMetadata(kind: "prompt-subspace", procedure: "subspace-finding", configuration: "{}",
+                                        baseModel: nil, step: 1, seed: 1)
+        try SubspaceArtifact.write(ae, metadata: metadata, to: path)
+        #expect(try SubspaceArtifact.read(path, model: nil).geometry.decoderWidth == 6)
+        let file = try SafeTensors.read(path)
+        for (geometry, problem) in [
+            (#"{"method":"autoencoder","dimension":3,"prompt_length":4611686018427387904,"hidden_size":4,"decoder_width":6}"#, "invalid subspace geometry"),
+            (#"{"method":"pca","dimension":1,"prompt_length":4611686018427387904,"hidden_size":4}"#, "invalid subspace geometry"),
+            (#"{"method":"autoencoder","dimension":3,"prompt_length":5,"hidden_size":4,"decoder_width":16000000}"#, "needs more values than the file's"),
+        ] {
+            var strings = file.metadata
+            strings["subspace"] = geometry
+            try SafeTensors.write(file.names.map { ($0, file.tensors[$0]!) }, metadata: strings, to: path)
+            #expect {
+                _ = try SubspaceArtifact.read(path, model: nil)
+            } throws: { "\($0)".hasPrefix(path) && "\($0)".contains(problem) }
+        }
+    }
+
     @Test func decoderCanExpressAPromptSoZRecoversIt() throws {
         // With W3 = identity-like and b3 = 0, z -> tanh(W2 z + b2) is learned back by gradient descent.
         var g = RandomGenerator(seed: 5)

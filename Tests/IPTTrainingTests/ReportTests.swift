@@ -233,6 +233,21 @@ struct ReportTests {
         #expect(abs(abs(map.points[2].x - map.points[0].x) - 2 * Double(14).squareRoot()) < 1e-5)
     }
 
+    /// Dimensions come from results files: the extremes of Int still draw (the axis is computed in
+    /// Double; `high - low` in Int overflowed).
+    @Test func extremeDimensionsStillDraw() throws {
+        let runs = [
+            RunRecord(folder: URL(fileURLWithPath: "/r/pt"), result: Self.result(.promptTuning, [("A", 0.5, nil)])),
+            RunRecord(folder: URL(fileURLWithPath: "/r/low"),
+                      result: Self.result(.subspaceTuning, subspace: "learned", dimension: -1, [("A", 0.25, nil)])),
+            RunRecord(folder: URL(fileURLWithPath: "/r/high"),
+                      result: Self.result(.subspaceTuning, subspace: "learned", dimension: Int.max, [("A", 0.4, nil)])),
+        ]
+        let plot = RelativePerformancePlot(report: try ResultsReport(runs: runs))
+        #expect(plot.series.flatMap(\.points).map(\.dimension).sorted() == [-1, Int.max])
+        try expectWellFormed(plot.svg())
+    }
+
     @Test func emptyReportsStillDrawValidSVG() throws {
         let report = try ResultsReport(runs: [RunRecord(folder: URL(fileURLWithPath: "/r"),
                                                         result: Self.result(.promptTuning, [("A & <B>", 0.5, nil)]))])

@@ -100,6 +100,27 @@ struct RunDirectoryTests {
         #expect(String(decoding: data, as: UTF8.self).contains("\"prompt_length\" : 4"), "left as it was")
     }
 
+    /// A finished run's result is reused only with the configuration that produced it; its
+    /// config.json is never rewritten.
+    @Test func aFinishedRunIsReusedOnlyWithItsConfiguration() throws {
+        let path = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        struct Settings: Codable { var total_steps: Int }
+        let first = try RunDirectory(path: path, mode: .fresh)
+        try first.writeConfiguration(["configuration": Settings(total_steps: 100)])
+        try first.writeJSON(["score": 1], to: RunDirectory.resultsName)
+        first.release()
+        let before = try #require(FileManager.default.contents(atPath: path + "/config.json"))
+        let again = try RunDirectory(path: path, mode: .resume)
+        #expect(again.status == .finished)
+        try again.writeConfiguration(["configuration": Settings(total_steps: 100)])
+        let error = #expect(throws: TrainingError.self) {
+            try again.writeConfiguration(["configuration": Settings(total_steps: 200)])
+        }
+        #expect("\(error!)" == "\(path)/config.json: configuration.total_steps is 100 in the finished run, 200 now; give the run's settings to reuse its result, or pass --overwrite to run again")
+        #expect(FileManager.default.contents(atPath: path + "/config.json") == before, "left as it was")
+    }
+
     @Test func overwriteRemovesOnlyWhatRunsWrite() throws {
         let path = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -107,8 +128,10 @@ struct RunDirectoryTests {
         try "{}".write(toFile: path + "/sub/config.json", atomically: true, encoding: .utf8)
         try "{}".write(toFile: path + "/results.json", atomically: true, encoding: .utf8)
         try "keep".write(toFile: path + "/notes.txt", atomically: true, encoding: .utf8)
+        try "old".write(toFile: path + "/" + RunDirectory.testPredictionsName, atomically: true, encoding: .utf8)
         _ = try RunDirectory(path: path, mode: .overwrite)
         #expect(FileManager.default.fileExists(atPath: path + "/notes.txt"))
+        #expect(!FileManager.default.fileExists(atPath: path + "/" + RunDirectory.testPredictionsName))
         #expect(!FileManager.default.fileExists(atPath: path + "/sub"))
         #expect(!FileManager.default.fileExists(atPath: path + "/results.json"))
     }

@@ -125,7 +125,7 @@ struct TrainingLoopTests {
         // Counters that the next step would overflow, or that disagree: an error, not a trap.
         let file = try SafeTensors.read(path)
         let state = try #require(file.metadata["loop_state"])
-        for damaged in ["\"optimizerStep\":\(Int.max)", "\"optimizerStep\":3", "\"step\":-5"] {
+        for damaged in ["\"optimizerStep\":\(Int.max)", "\"optimizerStep\":3", "\"step\":-5", "\"evaluationsWithoutImprovement\":\(Int.max)"] {
             let key = damaged.prefix { $0 != ":" }
             let edited = state.replacingOccurrences(of: #"\#(key):\d+"#, with: damaged, options: .regularExpression)
             #expect(edited != state)
@@ -153,6 +153,56 @@ struct TrainingLoopTests {
         #expect(outcome.stoppedEarly)
         #expect(outcome.lastStep == 40)
         #expect(outcome.bestStep == 10)
+    }
+
+    /// A run killed after the checkpoint of its early stop and before its results were written
+    /// ends where it stopped when resumed: no further steps or evaluations.
+    @Test func resumingAnEarlyStoppedRunDoesNotTrainOn() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        func run(resume: Bool) throws -> (TrainingLoop.Outcome, Toy, Int) {
+            let toy = Toy()
+            var hooks = toy.hooks()
+            hooks.evaluate = { 0.5 }
+            var steps = 0
+            let outcome = try TrainingLoop(parameters: [("w", toy.w)], settings: settings(patience: 3))
+                .run(hooks: hooks, checkpointPath: path, resume: resume, fingerprint: "t") { event in
+                    if case .step = event { steps += 1 }
+                    return .proceed
+                }
+            return (outcome, toy, steps)
+        }
+        let (stopped, first, firstSteps) = try run(resume: false)
+        #expect(stopped.stoppedEarly && stopped.lastStep == 40 && firstSteps == 40)
+        let (resumed, second, resumedSteps) = try run(resume: true)
+        #expect(resumedSteps == 0)
+        #expect(resumed == stopped)
+        #expect(second.w.value.scalars == first.w.value.scalars, "ends on the same best values")
+    }
+
+    /// The losses of the last evaluation period come back with a resumed run (pretraining reports
+    /// their mean), also when it resumes after its last step.
+    @Test func recentLossesSurviveAResume() throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let reference = try TrainingLoop(parameters: [("w", Toy().w)], settings: settings(steps: 25))
+            .run(hooks: Toy().hooks(), checkpointPath: nil, resume: false, fingerprint: "t") { _ in .proceed }
+        #expect(reference.recentLosses.count == 10)
+        #expect(reference.recentLosses.last == reference.finalLoss)
+        // Interrupted at step 23 (checkpointed there), resumed: steps 24 and 25 run again.
+        _ = try TrainingLoop(parameters: [("w", Toy().w)], settings: settings(steps: 25))
+            .run(hooks: Toy().hooks(), checkpointPath: path, resume: false, fingerprint: "t") { event in
+                if case .step(let r) = event, r.step == 23 { return .stop }
+                return .proceed
+            }
+        let resumed = try TrainingLoop(parameters: [("w", Toy().w)], settings: settings(steps: 25))
+            .run(hooks: Toy().hooks(), checkpointPath: path, resume: true, fingerprint: "t") { _ in .proceed }
+        #expect(resumed.recentLosses == reference.recentLosses)
+        // Resumed once more after the last step (killed before its results were written).
+        let after = try TrainingLoop(parameters: [("w", Toy().w)], settings: settings(steps: 25))
+            .run(hooks: Toy().hooks(), checkpointPath: path, resume: true, fingerprint: "t") { _ in .proceed }
+        #expect(after.recentLosses == reference.recentLosses)
+        #expect(after.lastStep == 25)
     }
 
     @Test func aNonFiniteGradientWithAFiniteLossIsRejectedNamingTheStep() throws {

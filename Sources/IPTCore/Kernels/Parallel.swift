@@ -8,16 +8,23 @@ public enum Parallel {
     /// ``setWorkerCount(_:)``. Element-wise kernels and large GEMMs are split across this many threads.
     public static var workers: Int { workerCount }
 
-    private static var workerCount: Int = {
-        if let s = ProcessInfo.processInfo.environment["IPT_NUM_THREADS"], let n = Int(s), n >= 1 { return n }
-        return max(1, ProcessInfo.processInfo.activeProcessorCount)
-    }()
+    private static var workerCount: Int = environmentWorkerCount.value ?? max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// The largest `IPT_NUM_THREADS` accepted (per-worker buffers are sized by the count).
+    public static let maximumWorkers = 1024
+
+    private static let environmentWorkerCount = IPTEnvironment.integer(
+        "IPT_NUM_THREADS", in: 1...maximumWorkers,
+        fallback: "the \(max(1, ProcessInfo.processInfo.activeProcessorCount)) online processors")
+
+    /// What is wrong with `IPT_NUM_THREADS`, if it is set to something else than 1...1024.
+    static var environmentProblem: String? { environmentWorkerCount.problem }
 
     /// Sets ``workers`` for the rest of the process, e.g. to 1 when several models run on their own
     /// threads at once (the demo's per-task workers), so that they do not oversubscribe the cores.
     /// Call it before starting concurrent work: it is not synchronised with running kernels.
     public static func setWorkerCount(_ n: Int) {
-        precondition(n >= 1, "worker count must be positive")
+        precondition(n >= 1 && n <= maximumWorkers, "worker count must be in 1...\(maximumWorkers)")
         workerCount = n
     }
 

@@ -95,3 +95,46 @@ public enum AtomicFile {
         try write(Data(string.utf8), to: path)
     }
 }
+
+extension AtomicFile {
+    /// Writes a folder as a whole, so that a reader sees the old complete folder or the new
+    /// complete one: `fill` writes into a new sibling folder (`.<name>.tmp-<pid>-<random>`), which
+    /// then takes `folder`'s place; the old folder, if any, is moved aside first and removed
+    /// after, or moved back when the new one cannot be put in place. A killed writer leaves at
+    /// most that sibling (``RunDirectory`` removes such leftovers) and the old folder intact.
+    ///
+    /// - Parameters:
+    ///   - folder: the folder to write (its parents are created). What it held is replaced, so the
+    ///     caller decides whether it may be (a folder of another kind must not be).
+    ///   - fill: writes the folder's files into the URL it is given.
+    /// - Throws: `FileWriteError` naming the folder, or what `fill` throws.
+    public static func writeFolder(_ folder: URL, _ fill: (URL) throws -> Void) throws {
+        let manager = FileManager.default
+        let target = folder.standardizedFileURL
+        let parent = target.deletingLastPathComponent()
+        let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(suffix)")
+        let retired = parent.appendingPathComponent(".\(target.lastPathComponent).old.tmp-\(suffix)")
+        do {
+            try manager.createDirectory(at: staging, withIntermediateDirectories: true)
+        } catch {
+            throw FileWriteError(path: target.path, problem: "cannot create a folder in \(parent.path): \((error as NSError).localizedDescription)")
+        }
+        defer { try? manager.removeItem(at: staging) }
+        try fill(staging)
+        let existed = manager.fileExists(atPath: target.path)
+        if existed {
+            guard rename(target.path, retired.path) == 0 else {
+                throw FileWriteError(path: target.path, problem: "cannot move the old folder aside: \(String(cString: strerror(errno)))")
+            }
+        }
+        guard rename(staging.path, target.path) == 0 else {
+            let problem = String(cString: strerror(errno))
+            if existed { rename(retired.path, target.path) }
+            throw FileWriteError(path: target.path, problem: "cannot move the new folder into place: \(problem)\(existed ? " (the previous folder is unchanged)" : "")")
+        }
+        if existed { try? manager.removeItem(at: retired) }
+        let dfd = open(parent.path, O_RDONLY | O_DIRECTORY)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+}

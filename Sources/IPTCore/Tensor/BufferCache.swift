@@ -22,12 +22,13 @@ public enum BufferCache {
     static let minimumBytes = 1 << 18
 
     /// The most memory kept in cached (unused) buffers.
-    public static let capacityBytes: Int = {
-        if let text = ProcessInfo.processInfo.environment["IPT_BUFFER_CACHE_MB"], let megabytes = Int(text), megabytes >= 0 {
-            return megabytes << 20
-        }
-        return 1 << 30
-    }()
+    public static let capacityBytes: Int = environmentCapacity.value.map { $0 << 20 } ?? 1 << 30
+
+    /// `IPT_BUFFER_CACHE_MB`, in 0...2^30 megabytes (the bytes must fit in an `Int`).
+    private static let environmentCapacity = IPTEnvironment.integer("IPT_BUFFER_CACHE_MB", in: 0...(1 << 30), fallback: "1024")
+
+    /// What is wrong with `IPT_BUFFER_CACHE_MB`, if it is set to something else than 0...2^30.
+    static var environmentProblem: String? { environmentCapacity.problem }
 
     private struct State {
         var free: [Int: [UnsafeMutableRawPointer]] = [:]

@@ -63,7 +63,7 @@ public struct Batcher: Hashable, Sendable {
 
     /// Number of batches in every epoch.
     public var batchesPerEpoch: Int {
-        dropLast ? count / batchSize : (count + batchSize - 1) / batchSize
+        count / batchSize + (dropLast || count % batchSize == 0 ? 0 : 1)
     }
 
     /// The batches of `epoch` (0-based), as example indices.

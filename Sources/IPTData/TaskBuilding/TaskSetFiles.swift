@@ -75,32 +75,21 @@ public struct TaskSetFiles: Sendable {
                 throw FileWriteError(path: target.path, problem: "exists and is not a task folder (no tasks.json); not replacing it")
             }
         }
-        let process = ProcessInfo.processInfo.processIdentifier
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).partial-\(process)")
-        let retired = target.deletingLastPathComponent().appendingPathComponent(".\(target.lastPathComponent).old-\(process)")
-        try? manager.removeItem(at: staging)
-        defer { try? manager.removeItem(at: staging) }
-        for file in files() {
-            let url = staging.appendingPathComponent(file.path)
-            do {
-                try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            } catch {
-                throw FileWriteError(path: url.deletingLastPathComponent().path, problem: "cannot create the folder: \((error as NSError).localizedDescription)")
-            }
-            do {
-                try Data(file.contents.utf8).write(to: url)
-            } catch {
-                throw FileWriteError(path: url.path, problem: "cannot write: \((error as NSError).localizedDescription)")
+        try AtomicFile.writeFolder(target) { staging in
+            for file in files() {
+                let url = staging.appendingPathComponent(file.path)
+                do {
+                    try manager.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                } catch {
+                    throw FileWriteError(path: url.deletingLastPathComponent().path, problem: "cannot create the folder: \((error as NSError).localizedDescription)")
+                }
+                do {
+                    try Data(file.contents.utf8).write(to: url)
+                } catch {
+                    throw FileWriteError(path: url.path, problem: "cannot write: \((error as NSError).localizedDescription)")
+                }
             }
         }
-        do {
-            if exists { try manager.moveItem(at: target, to: retired) }
-            try manager.moveItem(at: staging, to: target)
-        } catch {
-            if exists && !manager.fileExists(atPath: target.path) { try? manager.moveItem(at: retired, to: target) }
-            throw FileWriteError(path: target.path, problem: "cannot move the new task folder into place: \((error as NSError).localizedDescription)")
-        }
-        try? manager.removeItem(at: retired)
     }
 
     private static func tsv(_ lines: [TaskLine]) -> String {

@@ -255,7 +255,7 @@ public struct TrainedBPE: Sendable, Equatable {
     ///   - folder: the output folder; created if missing.
     ///   - overwrite: replace a folder that already has files (default false: that is an error).
     /// - Throws: `TokenizerError.invalidArgument` for a non-empty folder without `overwrite`;
-    ///   `TokenizerError.unwritableFile` or IPTCore's `FileWriteError` naming what could not be written.
+    ///   IPTCore's `FileWriteError` naming what could not be written (the old folder is then intact).
     public func write(to folder: URL, overwrite: Bool = false) throws {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
@@ -266,26 +266,11 @@ public struct TrainedBPE: Sendable, Equatable {
         if exists, !overwrite, !((try? manager.contentsOfDirectory(atPath: folder.path))?.isEmpty ?? true) {
             throw TokenizerError.invalidArgument("\(folder.path): the folder is not empty (pass overwrite to replace it)")
         }
-        let parent = folder.deletingLastPathComponent()
-        let staging = parent.appendingPathComponent(".\(folder.lastPathComponent).tmp-\(UUID().uuidString)")
-        do {
-            try manager.createDirectory(at: staging, withIntermediateDirectories: true)
-        } catch {
-            throw TokenizerError.unwritableFile(path: staging.path, reason: (error as NSError).localizedDescription)
-        }
-        defer { try? manager.removeItem(at: staging) }
-        try AtomicFile.write(vocabularyJSON(), to: staging.appendingPathComponent("vocab.json").path)
-        try AtomicFile.write("#version: 0.2\n" + merges.map { "\($0.left) \($0.right)\n" }.joined(),
-                             to: staging.appendingPathComponent("merges.txt").path)
-        try AtomicFile.write(try tokenizerConfigJSON(), to: staging.appendingPathComponent("tokenizer_config.json").path)
-
-        let old = parent.appendingPathComponent(".\(folder.lastPathComponent).old-\(UUID().uuidString)")
-        do {
-            if exists { try manager.moveItem(at: folder, to: old) }
-            try manager.moveItem(at: staging, to: folder)
-            if exists { try manager.removeItem(at: old) }
-        } catch {
-            throw TokenizerError.unwritableFile(path: folder.path, reason: "cannot move the new files into place: \((error as NSError).localizedDescription)")
+        try AtomicFile.writeFolder(folder) { staging in
+            try AtomicFile.write(vocabularyJSON(), to: staging.appendingPathComponent("vocab.json").path)
+            try AtomicFile.write("#version: 0.2\n" + merges.map { "\($0.left) \($0.right)\n" }.joined(),
+                                 to: staging.appendingPathComponent("merges.txt").path)
+            try AtomicFile.write(try tokenizerConfigJSON(), to: staging.appendingPathComponent("tokenizer_config.json").path)
         }
     }
 

@@ -9,8 +9,6 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case malformedFile(path: String, location: String?, problem: String)
     /// A file asks for something this tokenizer does not implement.
     case unsupported(path: String, location: String, problem: String)
-    /// A file or folder could not be written.
-    case unwritableFile(path: String, reason: String)
     /// A call's argument cannot be honoured.
     case invalidArgument(String)
 
@@ -24,8 +22,6 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             return [path, location, problem].compactMap { $0 }.joined(separator: ": ")
         case .unsupported(let path, let location, let problem):
             return "\(path): \(location): unsupported: \(problem)"
-        case .unwritableFile(let path, let reason):
-            return "\(path): cannot write: \(reason)"
         case .invalidArgument(let problem):
             return problem
         }

@@ -159,6 +159,11 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
     private func validate() throws {
         func positive(_ value: Int, _ key: CodingKeys) throws {
             if value <= 0 { throw ConfigurationError(key: key.rawValue, problem: "must be positive, found \(value)") }
+            // Far beyond any real checkpoint; keeps every size's arithmetic (positions + 2, d + 1
+            // bias rows) and shape products within Int.
+            if value > ModelFolder.maximumSize {
+                throw ConfigurationError(key: key.rawValue, problem: "must be at most \(ModelFolder.maximumSize), found \(value)")
+            }
         }
         try positive(vocabularySize, .vocabularySize)
         try positive(hiddenSize, .hiddenSize)

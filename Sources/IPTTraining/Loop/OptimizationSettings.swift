@@ -50,11 +50,16 @@ public struct OptimizationSettings: Codable, Sendable, Equatable {
         self.seed = seed
     }
 
+    /// The largest batch accepted: far beyond any few-shot task (a batch is built in memory at once).
+    public static let maximumBatchSize = 1 << 20
+
     /// Throws ``TrainingError/invalidConfiguration(_:)`` naming the first bad key.
     public func validate() throws {
         func bad(_ s: String) -> TrainingError { .invalidConfiguration(s) }
         guard learningRate > 0, learningRate.isFinite else { throw bad("learning_rate must be positive, got \(learningRate)") }
-        guard batchSize >= 1 else { throw bad("batch_size must be at least 1, got \(batchSize)") }
+        guard batchSize >= 1, batchSize <= OptimizationSettings.maximumBatchSize else {
+            throw bad("batch_size must be in 1...\(OptimizationSettings.maximumBatchSize), got \(batchSize)")
+        }
         guard totalSteps >= 1 else { throw bad("total_steps must be at least 1, got \(totalSteps)") }
         guard warmupSteps >= 0, warmupSteps <= totalSteps else { throw bad("warmup_steps must be in 0...total_steps, got \(warmupSteps)") }
         guard evaluationPeriod >= 1 else { throw bad("eval_period must be at least 1, got \(evaluationPeriod)") }

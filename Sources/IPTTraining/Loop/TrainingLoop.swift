@@ -45,6 +45,9 @@ public final class TrainingLoop {
         public var interrupted: Bool
         public var evaluations: [EvaluationReport]
         public var finalLoss: Double
+        /// The training losses of the last `evaluationPeriod` steps (fewer when the run took
+        /// fewer), oldest first; kept in the checkpoint, so a resumed run reports the same.
+        public var recentLosses: [Double]
     }
 
     /// Checkpointed loop state (stored as JSON in the checkpoint's metadata).
@@ -56,6 +59,8 @@ public final class TrainingLoop {
         var evaluationsWithoutImprovement: Int
         var evaluations: [EvaluationReport]
         var lastLoss: Double
+        /// See ``Outcome/recentLosses``; absent in checkpoints written before it was kept.
+        var recentLosses: [Double]?
         var fingerprint: String
     }
 
@@ -96,7 +101,7 @@ public final class TrainingLoop {
     public func run(hooks: Hooks, checkpointPath: String?, resume: Bool, fingerprint: String,
                     progress: ProgressHandler) throws -> Outcome {
         var state = State(step: 0, optimizerStep: 0, bestScore: -.infinity, bestStep: 0, evaluationsWithoutImprovement: 0,
-                          evaluations: [], lastLoss: .nan, fingerprint: fingerprint)
+                          evaluations: [], lastLoss: .nan, recentLosses: [], fingerprint: fingerprint)
         var best: [String: Tensor] = Dictionary(uniqueKeysWithValues: parameters.map { ($0.key, $0.parameter.value) })
         if resume, let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) {
             (state, best) = try restore(from: checkpointPath, fingerprint: fingerprint)
@@ -106,9 +111,12 @@ public final class TrainingLoop {
         // The largest magnitude of each parameter after the last update: only the optimiser
         // changes the values inside this loop, so it tells whether the next update is bounded.
         var largestMagnitudes: [String: Float] = [:]
-        var interrupted = false, stoppedEarly = false
+        var interrupted = false
+        // A run whose patience ran out may have been killed after its last checkpoint and before
+        // its results were written: resumed, it ends where it stopped instead of training on.
+        var stoppedEarly = settings.patience.map { state.evaluationsWithoutImprovement >= $0 } ?? false
         var recent: [Double] = []  // step durations for the rate estimate
-        while state.step < settings.totalSteps {
+        while state.step < settings.totalSteps && !stoppedEarly {
             let step = state.step + 1
             let started = DispatchTime.now().uptimeNanoseconds
             for p in all { p.zeroGradient() }
@@ -143,6 +151,10 @@ public final class TrainingLoop {
             state.step = step
             state.optimizerStep = optimizer.stepCount
             state.lastLoss = lossValue
+            var recentLosses = state.recentLosses ?? []
+            recentLosses.append(lossValue)
+            if recentLosses.count > settings.evaluationPeriod { recentLosses.removeFirst(recentLosses.count - settings.evaluationPeriod) }
+            state.recentLosses = recentLosses
 
             recent.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             if recent.count > 20 { recent.removeFirst() }
@@ -189,7 +201,7 @@ public final class TrainingLoop {
         }
         return Outcome(bestScore: state.bestScore, bestStep: state.bestStep, lastStep: state.step,
                        stoppedEarly: stoppedEarly, interrupted: interrupted, evaluations: state.evaluations,
-                       finalLoss: state.lastLoss)
+                       finalLoss: state.lastLoss, recentLosses: state.recentLosses ?? [])
     }
 
     /// Scores are -inf before the first evaluation and NaN after a NaN score (a constant Pearson
@@ -233,6 +245,10 @@ public final class TrainingLoop {
         // step counters overflow or index nothing.
         guard state.step >= 0, state.optimizerStep == state.step else {
             throw TrainingError.checkpointMismatch("\(path): loop_state has step \(state.step) and optimizer step \(state.optimizerStep) (they must be equal and non-negative)")
+        }
+        // Evaluations without improvement are counted among the evaluations kept.
+        guard (0...state.evaluations.count).contains(state.evaluationsWithoutImprovement) else {
+            throw TrainingError.checkpointMismatch("\(path): loop_state counts \(state.evaluationsWithoutImprovement) evaluations without improvement among \(state.evaluations.count)")
         }
         var best: [String: Tensor] = [:]
         for (key, p) in parameters {

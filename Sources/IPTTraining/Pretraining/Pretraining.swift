@@ -100,6 +100,16 @@ public struct PretrainingConfiguration: Codable, Sendable, Equatable {
         guard copyWarmupSteps >= 0 else {
             throw TrainingError.invalidConfiguration("copy_warmup_steps must not be negative, got \(copyWarmupSteps)")
         }
+        guard evaluationBatchSize <= OptimizationSettings.maximumBatchSize else {
+            throw TrainingError.invalidConfiguration("evaluation_batch_size must be at most \(OptimizationSettings.maximumBatchSize), got \(evaluationBatchSize)")
+        }
+        // The model is built from these sizes before anything else: one that cannot fit in memory
+        // (weights, gradients and AdamW's two moments, 16 bytes a parameter) is refused here.
+        guard let parameters = model.parameterCount, MemoryBudget.fits([parameters], bytesPerValue: 16) else {
+            let count = model.parameterCount.map { "\($0) parameters" } ?? "more parameters than can be counted"
+            throw TrainingError.invalidConfiguration(
+                "model: \(count) need more than this machine's \(MemoryBudget.physicalGigabytes) GB (16 bytes a parameter for the weights, gradients and AdamW's moments)")
+        }
         try noise.validate()
         try optimization.validate()
     }
@@ -166,11 +176,26 @@ public final class Pretraining {
         public var tokenizerFolder: URL?
         /// Element type of model.safetensors; default F16 (half the size; see Docs/embedded-model.md).
         public var storage: SafeTensors.StorageType
+        /// Replace a folder that already holds files. Default false: such a folder is refused
+        /// before training starts (unless the run folder holds this run unfinished, whose export
+        /// a kill may have interrupted), so that no model is replaced silently.
+        public var replacing: Bool
 
-        public init(folder: URL, tokenizerFolder: URL?, storage: SafeTensors.StorageType = .f16) {
+        public init(folder: URL, tokenizerFolder: URL?, storage: SafeTensors.StorageType = .f16, replacing: Bool = false) {
             self.folder = folder
             self.tokenizerFolder = tokenizerFolder
             self.storage = storage
+            self.replacing = replacing
+        }
+
+        /// Throws when the folder holds files and may not be replaced (``replacing`` false and not
+        /// `resuming` an unfinished run, whose own export a kill may have interrupted).
+        ///
+        /// - Throws: ``TrainingError/outputFolder(_:)`` naming the folder.
+        public func checkTarget(resuming: Bool) throws {
+            guard !replacing, !resuming,
+                  let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty else { return }
+            throw TrainingError.outputFolder("\(folder.path): holds files; pass --overwrite to replace the model folder")
         }
     }
 
@@ -371,14 +396,15 @@ public final class Pretraining {
     public func run(in directory: RunDirectory? = nil, export: ModelExport? = nil,
                     progress: ProgressHandler = { _ in .proceed }) throws -> PretrainingResult {
         if let directory, directory.status == .finished {
+            try directory.writeConfiguration(configuration)
             return try directory.readJSON(PretrainingResult.self, from: RunDirectory.resultsName)
         }
+        try export?.checkTarget(resuming: directory?.status == .unfinished)
+        try directory?.writeConfiguration(configuration)
         let started = Date()
         let settings = configuration.optimization
-        try directory?.writeJSON(configuration, to: RunDirectory.configurationName)
         model.unfreeze()
         let parameters = model.namedParameters()
-        var recentLosses: [Double] = []
         let hooks = TrainingLoop.Hooks(
             loss: { [self] step in
                 let batch = batch(step: step)
@@ -393,20 +419,15 @@ public final class Pretraining {
             })
         let loop = TrainingLoop(parameters: parameters, settings: settings, groups: optimizerGroups(parameters))
         let outcome = try loop.run(hooks: hooks, checkpointPath: directory?.checkpointPath,
-                                   resume: directory?.status == .unfinished, fingerprint: fingerprint) { event in
-            if case .step(let report) = event {
-                recentLosses.append(report.loss)
-                if recentLosses.count > settings.evaluationPeriod { recentLosses.removeFirst() }
-            }
-            return progress(event)
-        }
+                                   resume: directory?.status == .unfinished, fingerprint: fingerprint, progress: progress)
         model.train(false)
         let result = PretrainingResult(
             parameters: model.parameterCount, trainingSequences: corpus.training.count,
             trainingTokens: corpus.trainingTokenCount, validationSequences: corpus.validation.count,
             lastStep: outcome.lastStep, bestStep: outcome.bestStep, validationLoss: -outcome.bestScore,
             finalTrainingLoss: outcome.finalLoss,
-            recentTrainingLoss: recentLosses.isEmpty ? outcome.finalLoss : recentLosses.reduce(0, +) / Double(recentLosses.count),
+            recentTrainingLoss: outcome.recentLosses.isEmpty ? outcome.finalLoss
+                : outcome.recentLosses.reduce(0, +) / Double(outcome.recentLosses.count),
             validations: outcome.evaluations.map { PretrainingResult.Validation(step: $0.step, loss: -$0.score) },
             interrupted: outcome.interrupted, seconds: Date().timeIntervalSince(started))
         if !outcome.interrupted {
@@ -422,10 +443,14 @@ public final class Pretraining {
         let metadata = ["ipt_procedure": "denoising-pretraining", "ipt_step": String(result.bestStep),
                         "ipt_validation_loss": String(format: "%.4f", result.validationLoss),
                         "ipt_library_version": IPTVersion.string]
-        try model.save(to: export.folder, metadata: metadata, storage: export.storage)
-        try Pretraining.writeGenerationConfiguration(model.configuration, to: export.folder)
-        if let tokenizerFolder = export.tokenizerFolder {
-            try Pretraining.copyTokenizerFiles(from: tokenizerFolder, to: export.folder)
+        // Written as a whole: a kill leaves the previous folder (or none), never new weights
+        // beside an old config.json.
+        try AtomicFile.writeFolder(export.folder) { folder in
+            try model.save(to: folder, metadata: metadata, storage: export.storage)
+            try Pretraining.writeGenerationConfiguration(model.configuration, to: folder)
+            if let tokenizerFolder = export.tokenizerFolder {
+                try Pretraining.copyTokenizerFiles(from: tokenizerFolder, to: folder)
+            }
         }
     }
 

@@ -96,6 +96,9 @@ public enum AdapterSubspaceArtifact {
               let saved = try? JSONDecoder().decode(Layout.self, from: Data(json.utf8)) else {
             throw TrainingError.checkpointMismatch("\(path): missing or malformed adapter_layout metadata")
         }
+        guard saved.bottleneckSize >= 1, MemoryBudget.fits([saved.bottleneckSize, saved.hiddenSize], bytesPerValue: 4) else {
+            throw TrainingError.checkpointMismatch("\(path): adapter_layout has bottleneck size \(saved.bottleneckSize) (must be positive and fit in memory)")
+        }
         let layout = model.adapterLayout(bottleneckSize: saved.bottleneckSize)
         guard layout.encoderLayers == saved.encoderLayers, layout.decoderLayers == saved.decoderLayers,
               layout.hiddenSize == saved.hiddenSize else {
@@ -142,8 +145,13 @@ public final class AdapterSubspaceFinding {
         self.model = model
         self.tokenizer = tokenizer
         self.identity = identity
+        let layout = model.adapterLayout(bottleneckSize: configuration.bottleneckSize)
+        guard MemoryBudget.fits([configuration.bottleneckSize, model.hiddenSize], bytesPerValue: 4),
+              MemoryBudget.fits([configuration.dimension, layout.parameterCount], bytesPerValue: 16) else {
+            throw TrainingError.invalidConfiguration("dim \(configuration.dimension) and bottleneck_size \(configuration.bottleneckSize) make a hypernetwork larger than this machine's \(MemoryBudget.physicalGigabytes) GB")
+        }
         var generator = RandomGenerator(seed: configuration.optimization.seed).derived("adapter hypernetwork")
-        hypernetwork = AdapterHypernetwork(layout: model.adapterLayout(bottleneckSize: configuration.bottleneckSize),
+        hypernetwork = AdapterHypernetwork(layout: layout,
                                            dimension: configuration.dimension,
                                            standardDeviation: configuration.initialStandardDeviation, generator: &generator)
         var vectorGenerator = RandomGenerator(seed: configuration.optimization.seed).derived("adapter intrinsic vectors")
@@ -155,13 +163,17 @@ public final class AdapterSubspaceFinding {
                                                           generator: &vectorGenerator))
         }
         self.vectors = vectors
+        inputs = ["examples": RunInputs.examples(tasks)]
     }
 
     func vectorName(_ task: String) -> String { configuration.perTaskVectors ? "z.\(task)" : "z" }
 
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
+
     var runConfiguration: RunConfiguration<AdapterSubspaceFindingConfiguration> {
         RunConfiguration(procedure: .adapterSubspaceFinding, tasks: tasks.map(\.name), dataSeed: tasks[0].task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     func metadata(step: Int?) -> ArtifactMetadata {
@@ -170,12 +182,12 @@ public final class AdapterSubspaceFinding {
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
         let settings = configuration.optimization
-        try directory?.writeConfiguration(runConfiguration)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
                                           maximumInputLength: configuration.maximumInputLength,
                                           targetFormat: configuration.targetFormat, tasks: tasks)
@@ -341,19 +353,25 @@ public final class AdapterSubspaceTuning {
             z = Parameter(Tensor.randomNormal([hypernetwork.dimension], standardDeviation: configuration.initialStandardDeviation,
                                               generator: &generator))
         }
+        inputs = ["examples": RunInputs.examples([task]),
+                  "adapter_subspace": RunInputs.tensors([("projection", hypernetwork.projection.value)]
+                                                        + vectors.keys.sorted().map { ($0, vectors[$0]!) })]
     }
+
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
 
     var runConfiguration: RunConfiguration<AdapterSubspaceTuningConfiguration> {
         RunConfiguration(procedure: .adapterSubspaceTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let run = SingleTaskRun(
             model: model, task: task,

@@ -49,6 +49,9 @@ public struct FastfoodTuningConfiguration: Codable, Sendable, Equatable {
 
     public func validate() throws {
         guard dimension >= 1 else { throw TrainingError.invalidConfiguration("dim must be at least 1, got \(dimension)") }
+        guard MemoryBudget.fits([dimension], bytesPerValue: 16) else {
+            throw TrainingError.invalidConfiguration("dim \(dimension) does not fit in this machine's \(MemoryBudget.physicalGigabytes) GB (16 bytes a trained value)")
+        }
         try optimization.validate()
         try evaluation.validate()
     }
@@ -86,7 +89,11 @@ public final class FastfoodTuning {
         self.model = model
         self.tokenizer = tokenizer
         self.identity = identity
+        inputs = ["examples": RunInputs.examples([task])]
     }
+
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
 
     static func selected(_ model: any Backbone, _ prefixes: [String]?) -> [(key: String, parameter: Parameter)] {
         let all = model.namedParameters()
@@ -96,15 +103,15 @@ public final class FastfoodTuning {
 
     var runConfiguration: RunConfiguration<FastfoodTuningConfiguration> {
         RunConfiguration(procedure: .fastfoodTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let reparameterization = FastfoodReparameterization(
             parameters: FastfoodTuning.selected(model, configuration.tensors), dimension: configuration.dimension,

@@ -102,6 +102,12 @@ public struct RunConfiguration<Configuration: Codable & Sendable>: Codable, Send
     public var baseModel: ModelIdentity
     public var configuration: Configuration
     public var libraryVersion: String = IPTVersion.string
+    /// Digests of what the run starts from besides its settings (``RunInputs``): `examples` (the
+    /// tasks' train and dev examples) and, when read from files, `initial_prompt`, `subspace`,
+    /// `prompts` or `adapter_subspace`. They enter the fingerprint and are compared like the
+    /// settings when a run is resumed or its result reused, so an input replaced in between (a
+    /// subspace found again with `--overwrite`) is noticed.
+    public var inputs: [String: String]? = nil
 
     /// A short hash identifying everything that decides the run's numbers (for checkpoints).
     public var fingerprint: String {
@@ -111,6 +117,35 @@ public struct RunConfiguration<Configuration: Codable & Sendable>: Codable, Send
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return String(h, radix: 16)
+    }
+}
+
+/// Digests of a run's inputs for ``RunConfiguration/inputs``.
+enum RunInputs {
+    /// The train and dev examples of `tasks`, in order: what training and model selection read.
+    static func examples(_ tasks: [TaskSetup]) -> String {
+        var digest = ContentDigest()
+        for t in tasks {
+            digest.add(t.name)
+            for (part, examples) in [("train", t.task.train), ("dev", t.task.dev)] {
+                digest.add(part)
+                for e in examples {
+                    digest.add(e.input)
+                    for answer in e.answers { digest.add(answer) }
+                }
+            }
+        }
+        return digest.hex
+    }
+
+    /// Named tensors, in the order given.
+    static func tensors(_ tensors: [(String, Tensor)]) -> String {
+        var digest = ContentDigest()
+        for (name, t) in tensors {
+            digest.add(name)
+            digest.add(t)
+        }
+        return digest.hex
     }
 }
 
@@ -130,6 +165,8 @@ public final class PromptTuning {
     let model: any Backbone
     let tokenizer: any Tokenizer
     let identity: ModelIdentity
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
 
     /// - Parameters:
     ///   - model: the frozen backbone (its parameters are frozen by the run).
@@ -158,6 +195,11 @@ public final class PromptTuning {
             initial = try PromptTuning.initialPrompt(configuration.initialization, length: n, model: model,
                                                      tokenizer: tokenizer, seed: configuration.optimization.seed)
         }
+        var inputs = ["examples": RunInputs.examples([task])]
+        if initialPrompt != nil || configuration.initialization.kind == .file {
+            inputs["initial_prompt"] = RunInputs.tensors([("prompt", initial)])
+        }
+        self.inputs = inputs
         self.configuration = configuration
         self.task = task
         self.model = model
@@ -179,6 +221,9 @@ public final class PromptTuning {
             // Ordinary tokens only: the special tokens sit at the ends of BART's vocabulary.
             let special = Set([tokenizer.bosTokenID, tokenizer.eosTokenID, tokenizer.padTokenID, tokenizer.unkTokenID].compactMap { $0 })
             let candidates = (0..<Int32(tokenizer.vocabularySize)).filter { !special.contains($0) }
+            guard !candidates.isEmpty else {
+                throw TrainingError.invalidConfiguration("initialization vocabulary: the tokenizer has no tokens but its special ones")
+            }
             let ids = (0..<n).map { _ in candidates[generator.nextInt(below: candidates.count)] }
             return model.embeddingRows(ids)
         case .text:
@@ -214,7 +259,7 @@ public final class PromptTuning {
 
     var runConfiguration: RunConfiguration<PromptTuningConfiguration> {
         RunConfiguration(procedure: procedure, tasks: [task.name], dataSeed: task.task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     /// Trains, selects the best prompt on dev, scores it on test.
@@ -225,11 +270,11 @@ public final class PromptTuning {
     /// - Returns: the run's result (also written to `results.json`). When the folder already holds
     ///   a finished run, that result is returned without training.
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         var clippingOnly: [Parameter] = []
         if configuration.optimization.clipping == .allModelParameters {
@@ -254,7 +299,7 @@ public final class PromptTuning {
         let outcome = try run.run(in: directory, fingerprint: runConfiguration.fingerprint, progress: progress)
         if let directory, let predictions = outcome.testPredictions {
             try AtomicFile.write(predictions.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n") + "\n",
-                                 to: directory.path("test_predictions.txt"))
+                                 to: directory.path(RunDirectory.testPredictionsName))
         }
         return try run.result(outcome, procedure: procedure, subspace: nil, dimension: nil,
                               trainableParameters: prompt.value.count, intrinsicVector: nil, identity: identity,

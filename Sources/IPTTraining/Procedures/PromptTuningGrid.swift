@@ -36,9 +36,6 @@ public struct PromptTuningGrid {
         guard !learningRates.isEmpty, !batchSizes.isEmpty else {
             throw TrainingError.invalidConfiguration("the grid needs at least one learning rate and one batch size")
         }
-        if directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
         let started = Date()
         struct GridConfiguration: Codable, Sendable {
             var learningRates: [Float]
@@ -48,7 +45,11 @@ public struct PromptTuningGrid {
         try directory.writeConfiguration(RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
                                                           baseModel: identity,
                                                           configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes,
-                                                                                           point: configuration)))
+                                                                                           point: configuration),
+                                                          inputs: ["examples": RunInputs.examples([task])]))
+        if directory.status == .finished {
+            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
+        }
         var points: [(GridPoint, ProcedureResult)] = []
         for learningRate in learningRates {
             for batchSize in batchSizes {

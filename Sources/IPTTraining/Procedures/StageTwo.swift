@@ -38,9 +38,6 @@ public enum StageTwo {
     public static func run(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
                            from istDirectory: URL, configuration: PromptTuningConfiguration,
                            in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
         return try run(model: model, tokenizer: tokenizer, identity: identity, task: task,
                        initialPrompt: try initialPrompt(from: istDirectory, model: identity),
                        configuration: configuration, in: directory, progress: progress)
@@ -51,9 +48,6 @@ public enum StageTwo {
     public static func run(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
                            initialPrompt initial: Tensor, configuration: PromptTuningConfiguration,
                            in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
         var configuration = configuration
         configuration.promptLength = initial.shape[0]
         let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: task,

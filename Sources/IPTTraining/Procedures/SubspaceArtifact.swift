@@ -1,5 +1,6 @@
 import Foundation
 import IPTCore
+import IPTModels
 
 /// The saved form of a prompt subspace (`subspace.safetensors`, kind "prompt-subspace"):
 /// either the paper's autoencoder (method "autoencoder": tensors `encoder.*`, `decoder.*`) or a
@@ -56,8 +57,9 @@ public enum SubspaceArtifact {
         guard let json = file["subspace"], let geometry = try? JSONDecoder().decode(Geometry.self, from: Data(json.utf8)) else {
             throw TrainingError.checkpointMismatch("\(path): missing or malformed `subspace` metadata")
         }
-        guard geometry.dimension >= 1, geometry.promptLength >= 1, geometry.hiddenSize >= 1 else {
-            throw TrainingError.checkpointMismatch("\(path): invalid subspace geometry \(geometry)")
+        let sizes = [geometry.dimension, geometry.promptLength, geometry.hiddenSize] + (geometry.decoderWidth.map { [$0] } ?? [])
+        guard sizes.allSatisfy({ $0 >= 1 && $0 <= ModelFolder.maximumSize }) else {
+            throw TrainingError.checkpointMismatch("\(path): invalid subspace geometry \(geometry) (sizes must be in 1...\(ModelFolder.maximumSize))")
         }
         if let model, model.hiddenSize != geometry.hiddenSize {
             throw TrainingError.checkpointMismatch("\(path): subspace of hidden size \(geometry.hiddenSize), the model's is \(model.hiddenSize)")
@@ -67,6 +69,14 @@ public enum SubspaceArtifact {
         case "autoencoder":
             guard let width = geometry.decoderWidth, width >= 1 else {
                 throw TrainingError.checkpointMismatch("\(path): autoencoder without decoder_width")
+            }
+            // The autoencoder is built before its tensors are matched: its decoder's last layer
+            // alone (width x n h values) must be in the file, so that the geometry cannot make it
+            // allocate more than the file holds.
+            let available = tensors.values.reduce(0) { $0 + $1.count }
+            let (needed, overflow) = (n * h).multipliedReportingOverflow(by: width)
+            guard !overflow, needed <= available else {
+                throw TrainingError.checkpointMismatch("\(path): the geometry \(geometry) needs more values than the file's \(available)")
             }
             var generator = RandomGenerator(seed: 0)
             let ae = PromptAutoencoder(dimension: d, promptLength: n, hiddenSize: h, decoderWidth: width, generator: &generator)

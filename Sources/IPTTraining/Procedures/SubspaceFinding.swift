@@ -150,7 +150,14 @@ public final class SubspaceFinding {
         self.model = model
         self.tokenizer = tokenizer
         self.identity = identity
+        // The prompts are read from other runs' folders, which can be tuned again under an unfinished run.
+        let allPrompts = prompts.merging(unseenPrompts) { seen, _ in seen }
+        inputs = ["examples": RunInputs.examples(tasks + unseenTasks),
+                  "prompts": RunInputs.tensors(allPrompts.keys.sorted().map { ($0, allPrompts[$0]!) })]
         if configuration.method == "autoencoder" {
+            guard MemoryBudget.fits([configuration.decoderWidth, promptLength, model.hiddenSize], bytesPerValue: 16) else {
+                throw TrainingError.invalidConfiguration("decoder_width \(configuration.decoderWidth) makes an autoencoder larger than this machine's \(MemoryBudget.physicalGigabytes) GB")
+            }
             var generator = RandomGenerator(seed: configuration.optimization.seed).derived("autoencoder")
             autoencoder = PromptAutoencoder(dimension: configuration.dimension, promptLength: promptLength,
                                             hiddenSize: model.hiddenSize, decoderWidth: configuration.decoderWidth,
@@ -160,9 +167,12 @@ public final class SubspaceFinding {
         }
     }
 
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
+
     var runConfiguration: RunConfiguration<SubspaceFindingConfiguration> {
         RunConfiguration(procedure: .subspaceFinding, tasks: tasks.map(\.name), dataSeed: tasks[0].task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     func metadata(step: Int?) -> ArtifactMetadata {
@@ -172,11 +182,11 @@ public final class SubspaceFinding {
 
     /// Trains (or fits) the subspace, then evaluates reconstructions.
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeConfiguration(runConfiguration)
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: promptLength,
                                           maximumInputLength: configuration.maximumInputLength,
                                           targetFormat: configuration.targetFormat, tasks: tasks + unseenTasks)
@@ -215,7 +225,7 @@ public final class SubspaceFinding {
         }
 
         var outcome = TrainingLoop.Outcome(bestScore: .nan, bestStep: 0, lastStep: 0, stoppedEarly: false, interrupted: false,
-                                           evaluations: [], finalLoss: .nan)
+                                           evaluations: [], finalLoss: .nan, recentLosses: [])
         if let autoencoder {
             let settings = configuration.optimization
             let pool = ExamplePool(tasks.map(\.task), part: .train)

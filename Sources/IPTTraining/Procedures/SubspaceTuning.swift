@@ -55,6 +55,9 @@ public struct SubspaceSource: Codable, Sendable, Equatable {
             guard let d = dimension, d >= 1 else { throw TrainingError.invalidConfiguration("dim must be at least 1 for a random subspace") }
             let n = promptLength ?? 100, width = decoderWidth ?? 768
             guard n >= 1, width >= 1 else { throw TrainingError.invalidConfiguration("prompt_length and decoder_width must be positive") }
+            guard MemoryBudget.fits([d, width], bytesPerValue: 4), MemoryBudget.fits([width, n, model.hiddenSize], bytesPerValue: 4) else {
+                throw TrainingError.invalidConfiguration("a random subspace of dim \(d), prompt_length \(n) and decoder_width \(width) does not fit in this machine's \(MemoryBudget.physicalGigabytes) GB")
+            }
             var generator = RandomGenerator(seed: seed ?? 0).derived("random prompt subspace")
             let decoder = PromptDecoder(dimension: d, promptLength: n, hiddenSize: model.hiddenSize, decoderWidth: width,
                                         generator: &generator)
@@ -147,25 +150,34 @@ public final class SubspaceTuning {
         self.model = model
         self.tokenizer = tokenizer
         self.identity = identity
+        var inputs = ["examples": RunInputs.examples([task])]
+        // A subspace file can be replaced (found again) under an unfinished run; a random one is its seed.
+        if configuration.subspace.kind == .file, let module = subspace as? Module {
+            inputs["subspace"] = RunInputs.tensors(module.namedParameters().map { ($0.key, $0.parameter.value) })
+        }
+        self.inputs = inputs
         var generator = RandomGenerator(seed: configuration.optimization.seed).derived("intrinsic vector")
         z = Parameter(Tensor.randomNormal([subspace.dimension], standardDeviation: configuration.initialStandardDeviation,
                                           generator: &generator))
     }
 
+    /// ``RunConfiguration/inputs``, computed once.
+    let inputs: [String: String]
+
     var runConfiguration: RunConfiguration<SubspaceTuningConfiguration> {
         RunConfiguration(procedure: .subspaceTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
-                         baseModel: identity, configuration: configuration)
+                         baseModel: identity, configuration: configuration, inputs: inputs)
     }
 
     /// The prompt of the current z.
     public var prompt: Tensor { withoutGradients { subspace.prompt(for: z.value) } }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
+        try directory?.writeConfiguration(runConfiguration)
         if let directory, directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }
         let started = Date()
-        try directory?.writeConfiguration(runConfiguration)
         model.freeze()
         let run = SingleTaskRun(
             model: model, task: task,

@@ -76,7 +76,11 @@ public struct EvaluationSettings: Codable, Sendable, Equatable {
 
     func validate() throws {
         guard batchSize >= 1 else { throw TrainingError.invalidConfiguration("predict_batch_size must be at least 1") }
+        guard batchSize <= OptimizationSettings.maximumBatchSize else {
+            throw TrainingError.invalidConfiguration("predict_batch_size must be at most \(OptimizationSettings.maximumBatchSize)")
+        }
         guard numBeams >= 1 else { throw TrainingError.invalidConfiguration("num_beams must be at least 1") }
+        guard numBeams <= 1024 else { throw TrainingError.invalidConfiguration("num_beams must be at most 1024") }
         guard maximumLength >= 2 else { throw TrainingError.invalidConfiguration("max_output_length must be at least 2") }
     }
 

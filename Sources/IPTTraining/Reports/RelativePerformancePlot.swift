@@ -63,8 +63,9 @@ public struct RelativePerformancePlot: Sendable {
             let logarithmic = Double(high) / Double(max(low, 1)) >= 10 && low >= 1
             x = logarithmic
                 ? ChartAxis(minimum: Double(low) / 1.5, maximum: Double(high) * 1.5, logarithmic: true, start: left, end: plotRight)
-                : ChartAxis(minimum: Double(low) - max(1, Double(high - low) * 0.08), maximum: Double(high) + max(1, Double(high - low) * 0.08),
-                            logarithmic: false, start: left, end: plotRight)
+                : ChartAxis(minimum: Double(low) - max(1, (Double(high) - Double(low)) * 0.08),
+                            maximum: Double(high) + max(1, (Double(high) - Double(low)) * 0.08),
+                            logarithmic: false, start: left, end: plotRight)  // in Double: dimensions come from results files
         } else {
             x = ChartAxis(minimum: 0, maximum: 1, logarithmic: false, start: left, end: plotRight)
         }

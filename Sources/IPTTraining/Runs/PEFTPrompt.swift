@@ -1,5 +1,6 @@
 import Foundation
 import IPTCore
+import IPTModels
 
 /// Hugging Face PEFT's prompt-tuning format: a folder with `adapter_config.json`
 /// (`peft_type` PROMPT_TUNING) and `adapter_model.safetensors` holding one tensor,
@@ -99,6 +100,10 @@ public enum PEFTPrompt {
             guard let number = value as? NSNumber, ["i", "l", "q", "s"].contains(String(cString: number.objCType)),
                   let integer = value as? Int, integer >= 1 else {
                 throw fail("\(key) must be a positive integer, got \(value)")
+            }
+            // Sizes beyond any model's (and products of them that would overflow) are bad input.
+            guard integer <= ModelFolder.maximumSize else {
+                throw fail("\(key) must be at most \(ModelFolder.maximumSize), got \(integer)")
             }
             return integer
         }

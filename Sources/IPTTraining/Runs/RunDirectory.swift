@@ -44,6 +44,8 @@ public final class RunDirectory {
     public static let eventsName = "events.jsonl"
     public static let checkpointName = "checkpoint.safetensors"
     public static let lockName = "run.lock"
+    /// One prediction per test example, written by prompt tuning (and stage two).
+    public static let testPredictionsName = "test_predictions.txt"
 
     /// Opens (creating if needed) and locks the folder.
     ///
@@ -127,28 +129,34 @@ public final class RunDirectory {
     /// `checkpoint.safetensors`.
     public var checkpointPath: String { path(RunDirectory.checkpointName) }
 
-    /// Writes the run's configuration to `config.json`. An unfinished run is continued only with
-    /// the configuration it started with: otherwise its checkpoint would be refused after this
-    /// file had been replaced, or (with no checkpoint yet) the folder would hold two runs' files.
+    /// Writes the run's configuration to `config.json`, or checks it against the folder's run. An
+    /// unfinished run is continued only with the configuration it started with: otherwise its
+    /// checkpoint would be refused after this file had been replaced, or (with no checkpoint yet)
+    /// the folder would hold two runs' files. A finished run's result is reused only for the
+    /// configuration that produced it (its `config.json` is left as it is): otherwise a pipeline
+    /// resumed with other settings would build on results it did not ask for.
     ///
     /// - Throws: ``TrainingError/checkpointMismatch(_:)`` naming the first setting that differs
     ///   (for instance `configuration.prompt_length is 4 in the unfinished run, 5 now`).
     public func writeConfiguration<T: Encodable>(_ configuration: T) throws {
         let file = path(RunDirectory.configurationName)
-        if status == .unfinished, let old = FileManager.default.contents(atPath: file) {
+        if status != .empty, let old = FileManager.default.contents(atPath: file) {
+            let run = status == .finished ? "finished run" : "unfinished run"
+            let remedy = status == .finished ? "give the run's settings to reuse its result, or pass --overwrite to run again"
+                : "continue with the run's settings or pass --overwrite to start again"
             guard let started = try? JSONSerialization.jsonObject(with: old) else {
-                throw TrainingError.checkpointMismatch("\(file): not valid JSON, so the unfinished run cannot be checked; pass --overwrite to start again")
+                throw TrainingError.checkpointMismatch("\(file): not valid JSON, so the \(run) cannot be checked; pass --overwrite to start again")
             }
             let now = try JSONSerialization.jsonObject(with: RunDirectory.encoder.encode(configuration))
-            if let difference = RunDirectory.firstDifference(started, now, at: "") {
-                throw TrainingError.checkpointMismatch("\(file): \(difference); continue with the run's settings or pass --overwrite to start again")
+            if let difference = RunDirectory.firstDifference(started, now, at: "", run: run) {
+                throw TrainingError.checkpointMismatch("\(file): \(difference); \(remedy)")
             }
         }
-        try writeJSON(configuration, to: RunDirectory.configurationName)
+        if status != .finished { try writeJSON(configuration, to: RunDirectory.configurationName) }
     }
 
     /// The first place (in key order) where two JSON values differ, described; `nil` when equal.
-    private static func firstDifference(_ started: Any, _ now: Any, at key: String) -> String? {
+    private static func firstDifference(_ started: Any, _ now: Any, at key: String, run: String) -> String? {
         func text(_ value: Any?) -> String {
             guard let value else { return "absent" }
             return (try? JSONSerialization.data(withJSONObject: value, options: [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]))
@@ -156,18 +164,18 @@ public final class RunDirectory {
         }
         if let a = started as? [String: Any], let b = now as? [String: Any] {
             if key == "baseModel", let nameA = a["name"], let nameB = b["name"], text(a) != text(b) {
-                return "the unfinished run was started with the base model \(text(nameA)) (fingerprint \(text(a["fingerprint"]))), this command gives \(text(nameB)) (fingerprint \(text(b["fingerprint"])))"
+                return "the \(run) was started with the base model \(text(nameA)) (fingerprint \(text(a["fingerprint"]))), this command gives \(text(nameB)) (fingerprint \(text(b["fingerprint"])))"
             }
             for name in Set(a.keys).union(b.keys).sorted() {
                 let inner = key.isEmpty ? name : "\(key).\(name)"
                 guard let x = a[name], let y = b[name] else {
-                    return "\(inner) is \(text(a[name])) in the unfinished run, \(text(b[name])) now"
+                    return "\(inner) is \(text(a[name])) in the \(run), \(text(b[name])) now"
                 }
-                if let difference = firstDifference(x, y, at: inner) { return difference }
+                if let difference = firstDifference(x, y, at: inner, run: run) { return difference }
             }
             return nil
         }
-        return text(started) == text(now) ? nil : "\(key) is \(text(started)) in the unfinished run, \(text(now)) now"
+        return text(started) == text(now) ? nil : "\(key) is \(text(started)) in the \(run), \(text(now)) now"
     }
 
     private static var encoder: JSONEncoder {
@@ -258,17 +266,21 @@ public final class RunDirectory {
         return gethostname(&name, name.count - 1) == 0 ? String(cString: name) : "unknown host"
     }()
 
-    /// Removes temporary files that a killed writer left behind (`.<name>.tmp-<pid>-<random>`, see
-    /// ``AtomicFile``): the lock guarantees no live writer of this folder is still using one.
+    /// Removes temporary files and folders that a killed writer left behind
+    /// (`.<name>.tmp-<pid>-<random>`, see ``AtomicFile``): the lock guarantees no live writer of
+    /// this folder is still using one.
     private static func removeStaleTemporaryFiles(_ url: URL) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         for name in names where name.hasPrefix(".") && name.contains(".tmp-") {
-            unlink(url.appendingPathComponent(name).path)
+            try? FileManager.default.removeItem(at: url.appendingPathComponent(name))
         }
     }
 
-    /// Removes what runs write (JSON, JSON lines, safetensors, CSV, SVG, Markdown files and run
-    /// subfolders), nothing else.
+    /// Text files that procedures write (other `.txt` files, a user's notes, are kept).
+    static let writtenTextFiles: Set<String> = [testPredictionsName]
+
+    /// Removes what runs write (JSON, JSON lines, safetensors, CSV, SVG, Markdown files, the
+    /// ``writtenTextFiles`` and run subfolders), nothing else.
     private static func clear(_ url: URL) throws {
         let fm = FileManager.default
         let names = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
@@ -280,6 +292,7 @@ public final class RunDirectory {
                 ? fm.fileExists(atPath: entry.appendingPathComponent(configurationName).path)
                     || fm.fileExists(atPath: entry.appendingPathComponent(resultsName).path)
                 : ["json", "jsonl", "safetensors", "csv", "svg", "md"].contains(entry.pathExtension)
+                    || RunDirectory.writtenTextFiles.contains(name)
             if ours {
                 do { try fm.removeItem(at: entry) } catch {
                     throw TrainingError.outputFolder("\(entry.path): cannot remove for --overwrite (\(reason(error)))")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPTCore
 import IPTData
+import IPTModels
 import IPTTraining
 
 /// `ipt-cli find-adapter-subspace`: multi-task training of the adapter hypernetwork (MSF_adapter.sh).
@@ -30,11 +31,11 @@ struct FindAdapterSubspaceCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 100).") var seed: Int = 100
 
     func run() throws {
-        try FlagValue.atLeast(1, dim, "--dim")
-        try FlagValue.atLeast(1, bottleneckSize, "--bottleneck-size")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, dim, "--dim")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, bottleneckSize, "--bottleneck-size")
         try FlagValue.positive(hypernetworkLearningRate, "--hypernetwork-learning-rate")
         try FlagValue.positive(vectorLearningRate, "--vector-learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         var c = try runOptions.resolve(AdapterSubspaceFindingConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)
@@ -86,7 +87,7 @@ struct TuneAdapterSubspaceCommand: ParsableCommand {
 
     func run() throws {
         try FlagValue.positive(learningRate, "--learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         let path = URL(fileURLWithPath: subspace).appendingPathComponent("adapter_subspace.safetensors").path
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("\(path): missing; --subspace must be a find-adapter-subspace output folder")

@@ -40,6 +40,10 @@ struct DemoCommand: ParsableCommand {
         let modelFolder = try model ?? EmbeddedDefault.locate("Resources/model", marker: "config.json")
         let taskFolder = try tasks ?? EmbeddedDefault.locate("Resources/tasks", marker: "tasks.json")
         let outputURL = URL(fileURLWithPath: output)
+        // Held until the demo ends: a second demo into the same folder (or its --overwrite) is
+        // refused while this one writes there.
+        let lock = try RunDirectory(path: output, mode: .resume)
+        defer { lock.release() }
         try prepare(outputURL)
         let dataURL = URL(fileURLWithPath: taskFolder)
         let split = try TaskSplit.load(dataURL.appendingPathComponent("splits/default.json"),
@@ -99,12 +103,16 @@ struct DemoCommand: ParsableCommand {
     /// Refuses to mix a new demo into an earlier one unless asked.
     private func prepare(_ url: URL) throws {
         let fm = FileManager.default
-        let existing = (try? fm.contentsOfDirectory(atPath: url.path)) ?? []
+        let existing = ((try? fm.contentsOfDirectory(atPath: url.path)) ?? []).filter { $0 != RunDirectory.lockName }
         guard !existing.isEmpty else { return }
         if overwrite {
             for stage in ["prompts", "subspace", "learned", "random", "fastfood", "stage-two", "learned-seen",
                           "report.md", "report.csv", "relative-performance.svg"] {
-                try? fm.removeItem(at: url.appendingPathComponent(stage))
+                let entry = url.appendingPathComponent(stage)
+                guard fm.fileExists(atPath: entry.path) else { continue }
+                do { try fm.removeItem(at: entry) } catch {
+                    throw CLIError("\(entry.path): cannot remove for --overwrite (\((error as NSError).localizedDescription))")
+                }
             }
         } else if !resume {
             throw CLIError("\(url.path): holds an earlier demo; pass --resume to continue it or --overwrite to start again")

@@ -34,9 +34,9 @@ struct EvaluateCommand: ParsableCommand {
     var options: String?
 
     func run() throws {
-        try FlagValue.atLeast(1, numBeams, "--num-beams")
+        try FlagValue.inRange(1...1024, numBeams, "--num-beams")
         try FlagValue.atLeast(2, maxLength, "--max-length")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         let selectedMetric: Metric?
         if let metric {
             selectedMetric = try Metric(named: metric, source: "--metric")

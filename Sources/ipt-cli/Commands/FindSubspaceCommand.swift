@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPTCore
 import IPTData
+import IPTModels
 import IPTTraining
 
 /// `ipt-cli find-subspace`: multi-task subspace finding (MSF_prompt.sh), or the PCA baseline.
@@ -34,10 +35,10 @@ struct FindSubspaceCommand: ParsableCommand {
     @Flag(name: .long, help: "Skip unseen tasks that have no tuned prompt instead of failing.") var skipMissingPrompts = false
 
     func resolvedConfiguration() throws -> SubspaceFindingConfiguration {
-        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, dim, "--dim")
         try FlagValue.notNegative(alpha, "--alpha")
         try FlagValue.positive(learningRate, "--learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         try FlagValue.atLeast(1, decoderWidth, "--decoder-width")
         var c = try runOptions.resolve(SubspaceFindingConfiguration.paper())
         try optimization.apply(to: &c.optimization)

@@ -81,7 +81,7 @@ struct PretrainCommand: ParsableCommand {
         var o = c.optimization
         if let steps {
             o.totalSteps = steps
-            if warmupSteps == nil { o.warmupSteps = steps * 6 / 100 }
+            if warmupSteps == nil { o.warmupSteps = steps / 100 * 6 + steps % 100 * 6 / 100 }  // 6%, without overflowing
         }
         if let warmupSteps { o.warmupSteps = warmupSteps }
         if let batchSize { o.batchSize = batchSize }
@@ -117,15 +117,21 @@ struct PretrainCommand: ParsableCommand {
         let pretraining = try Pretraining(configuration: configuration, corpus: packed, tokenizer: tokens)
         let modelFolder = modelOutput ?? runOptions.output + "/model"
         let folder = try RunDirectory(path: runOptions.output, mode: runOptions.mode)
+        let export = Pretraining.ModelExport(folder: URL(fileURLWithPath: modelFolder), tokenizerFolder: tokenizerURL, storage: storage,
+                                             replacing: runOptions.mode == .overwrite)
+        do {
+            if folder.status != .finished { try export.checkTarget(resuming: folder.status == .unfinished) }
+        } catch {
+            folder.discardIfUnstarted()
+            throw error
+        }
         let reporter = ProgressReporter(run: folder, label: "pretrain")
         FileHandle.standardError.write(Data(("pretrain: \(pretraining.model.parameterCount) parameters, "
             + "\(packed.training.count) training sequences (\(packed.trainingTokenCount) tokens), "
             + "\(packed.validation.count) held out\n").utf8))
         let result: PretrainingResult
         do {
-            result = try pretraining.run(in: folder, export: Pretraining.ModelExport(
-                folder: URL(fileURLWithPath: modelFolder), tokenizerFolder: tokenizerURL, storage: storage),
-                progress: reporter.handler)
+            result = try pretraining.run(in: folder, export: export, progress: reporter.handler)
         } catch {
             reporter.finish()
             folder.discardIfUnstarted()

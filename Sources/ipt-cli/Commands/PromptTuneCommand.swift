@@ -58,7 +58,7 @@ struct PromptTuneCommand: ParsableCommand {
         if rates.isEmpty { rates = PromptTuningGrid.paper.learningRates }
         if sizes.isEmpty { sizes = PromptTuningGrid.paper.batchSizes }
         for rate in rates { try FlagValue.positive(rate, learningRate == nil ? "--learning-rates" : "--learning-rate") }
-        for size in sizes { try FlagValue.atLeast(1, size, batchSize == nil ? "--batch-sizes" : "--batch-size") }
+        for size in sizes { try FlagValue.batchSize(size, batchSize == nil ? "--batch-sizes" : "--batch-size") }
         return PromptTuningGrid(learningRates: rates, batchSizes: sizes)
     }
 

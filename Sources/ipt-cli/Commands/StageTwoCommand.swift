@@ -28,7 +28,7 @@ struct StageTwoCommand: ParsableCommand {
 
     func resolvedConfiguration() throws -> PromptTuningConfiguration {
         try FlagValue.positive(learningRate, "--learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         var defaults = PromptTuningConfiguration.paper(learningRate: 1e-5, batchSize: 4)
         defaults.optimization.warmupSteps = 6_000
         defaults.targetFormat = .leadingSpace

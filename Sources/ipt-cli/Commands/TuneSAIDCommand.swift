@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPTCore
 import IPTData
+import IPTModels
 import IPTTraining
 
 /// `ipt-cli tune-said`: the Fastfood intrinsic-dimension baseline (Tune_said.sh).
@@ -31,9 +32,9 @@ struct TuneSAIDCommand: ParsableCommand {
     @Option(name: .long, help: "k-shot sample seed (default 100).") var seed: Int = 100
 
     func resolvedConfiguration() throws -> FastfoodTuningConfiguration {
-        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, dim, "--dim")
         try FlagValue.positive(learningRate, "--learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         var c = try runOptions.resolve(FastfoodTuningConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPTCore
 import IPTData
+import IPTModels
 import IPTTraining
 
 /// `ipt-cli tune-subspace`: intrinsic subspace tuning (IST_prompt.sh), in a found or a random subspace.
@@ -37,10 +38,10 @@ struct TuneSubspaceCommand: ParsableCommand {
     }
 
     func resolvedConfiguration() throws -> SubspaceTuningConfiguration {
-        try FlagValue.atLeast(1, dim, "--dim")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, dim, "--dim")
         try FlagValue.atLeast(1, promptLength, "--prompt-length")
         try FlagValue.positive(learningRate, "--learning-rate")
-        try FlagValue.atLeast(1, batchSize, "--batch-size")
+        try FlagValue.batchSize(batchSize, "--batch-size")
         let source: SubspaceSource = randomSubspace
             ? .random(dimension: dim ?? 1, promptLength: promptLength ?? 100, seed: subspaceSeed ?? 0)
             : .file(URL(fileURLWithPath: subspace ?? "").appendingPathComponent("subspace.safetensors").path)

@@ -149,8 +149,8 @@ struct EvaluationOptions: ParsableArguments {
     @Option(name: .long, help: "Evaluate on at most this many test examples.") var maxTestExamples: Int?
 
     func apply(to settings: inout EvaluationSettings) throws {
-        try FlagValue.atLeast(1, predictBatchSize, "--predict-batch-size")
-        try FlagValue.atLeast(1, numBeams, "--num-beams")
+        try FlagValue.batchSize(predictBatchSize, "--predict-batch-size")
+        try FlagValue.inRange(1...1024, numBeams, "--num-beams")
         try FlagValue.atLeast(2, maxOutputLength, "--max-output-length")
         try FlagValue.atLeast(1, maxDevExamples, "--max-dev-examples")
         try FlagValue.atLeast(1, maxTestExamples, "--max-test-examples")
@@ -215,6 +215,17 @@ enum FlagValue {
     /// `value`, when given, is at least `minimum`.
     static func atLeast(_ minimum: Int, _ value: Int?, _ flag: String) throws {
         if let value, value < minimum { throw CLIError("\(flag) must be at least \(minimum), got \(value)") }
+    }
+
+    /// `value`, when given, is in `range`.
+    static func inRange(_ range: ClosedRange<Int>, _ value: Int?, _ flag: String) throws {
+        try atLeast(range.lowerBound, value, flag)
+        if let value, value > range.upperBound { throw CLIError("\(flag) must be at most \(range.upperBound), got \(value)") }
+    }
+
+    /// `value`, when given, is a batch size: at least 1, at most ``OptimizationSettings/maximumBatchSize``.
+    static func batchSize(_ value: Int?, _ flag: String) throws {
+        try inRange(1...OptimizationSettings.maximumBatchSize, value, flag)
     }
 
     /// `value`, when given, is a positive finite number.

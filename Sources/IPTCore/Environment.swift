@@ -1,0 +1,24 @@
+import Foundation
+
+/// The environment variables IPTCore reads, and what is wrong with them.
+///
+/// The library cannot stop a process over a variable it reads while starting up (a worker count,
+/// a cache size), so it falls back to the default and records the problem here; a command-line
+/// tool refuses to run with ``problems`` not empty (`ipt-cli` does, naming the variable), instead
+/// of running silently with settings other than the ones asked for.
+public enum IPTEnvironment {
+    /// One line per variable set to a value the library does not accept, naming the variable and
+    /// the accepted range (`IPT_NUM_THREADS=abc: must be an integer in 1...1024; using 2`); empty
+    /// when all are fine or unset.
+    public static var problems: [String] {
+        [Parallel.environmentProblem, BufferCache.environmentProblem].compactMap { $0 }
+    }
+
+    /// An integer setting: `value` nil when unset or refused, `problem` set when refused.
+    static func integer(_ name: String, in range: ClosedRange<Int>, fallback: String) -> (value: Int?, problem: String?) {
+        guard let text = ProcessInfo.processInfo.environment[name] else { return (nil, nil) }
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let n = Int(trimmed), range.contains(n) { return (n, nil) }
+        return (nil, "\(name)=\(text): must be an integer in \(range.lowerBound)...\(range.upperBound); using \(fallback)")
+    }
+}
