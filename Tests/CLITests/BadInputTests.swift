@@ -572,6 +572,9 @@ struct BadInputTests {
                            "--batch-size", "4", "--steps", "6", "--eval-period", "3", "--validation-sequences", "2"],
                     ["\(model): holds files; pass --overwrite to replace the model folder"])
         },
+        BadInputCase("demo with a --tasks folder missing") { s in
+            (["demo", "--tasks", s.path("no-tasks"), "--output", s.output], [s.path("no-tasks")])
+        },
         BadInputCase("demo --workers 0") { s in (["demo", "--workers", "0", "--output", s.output], ["--workers must be at least 1, got 0"]) },
         BadInputCase("train-tokenizer with a corpus file missing") { s in
             (["train-tokenizer", "--corpus", s.path("corpus.txt"), "--vocab-size", "300", "--output", s.output],

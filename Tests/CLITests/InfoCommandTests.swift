@@ -94,6 +94,14 @@ struct EnvironmentRangeTests {
         }
     }
 
+    @Test func aValueWithALineBreakIsQuotedOnOneLineAndAnEmptyOneIsUnset() throws {
+        let result = try CLI.run(["report", "/nonexistent/run"], environment: ["IPT_NUM_THREADS": "x\ny"])
+        #expect(result.stderr == "ipt-cli: error: IPT_NUM_THREADS=\"x\\ny\": must be an integer in 1...1024; using the \(ProcessInfo.processInfo.activeProcessorCount) online processors\n")
+        let empty = try CLI.run(["info"], environment: ["IPT_NUM_THREADS": "", "IPT_BUFFER_CACHE_MB": " 16\n"])
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(empty.stdout.utf8)) as? [String: Any])
+        #expect((json["environmentProblems"] as? [String])?.isEmpty == true, "\(empty.stdout)")
+    }
+
     @Test func anAcceptedValueIsUsed() throws {
         let info = try CLI.run(["info"], environment: ["IPT_NUM_THREADS": "3", "IPT_BUFFER_CACHE_MB": "0"])
         let json = try #require(try JSONSerialization.jsonObject(with: Data(info.stdout.utf8)) as? [String: Any])

@@ -264,6 +264,15 @@ struct PretrainingTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: modelURL.path).sorted()
                 == ["config.json", "generation_config.json", "model.safetensors"])
         #expect(try BartConfiguration.load(from: modelURL.appendingPathComponent("config.json")).hiddenSize > 0)
+        // A file in the way, or a model folder holding the run (written as a whole, it would delete it).
+        let file = try folder.write("file", "not a folder")
+        #expect {
+            try Pretraining.ModelExport(folder: file, tokenizerFolder: nil, replacing: true).checkTarget(resuming: false)
+        } throws: { "\($0)" == "\(file.path): exists and is not a folder" }
+        #expect {
+            try Pretraining.ModelExport(folder: folder.url, tokenizerFolder: nil, replacing: true)
+                .checkTarget(resuming: true, runFolder: URL(fileURLWithPath: run))
+        } throws: { "\($0)".hasPrefix("\(folder.url.path): holds the run folder ") }
     }
 
     @Test func aResumedRunEqualsAnUninterruptedOne() throws {

@@ -340,8 +340,20 @@ struct SubspaceProcedureTests {
         var pt = PromptTuningConfiguration(promptLength: 4, optimization: settings(steps: 10), evaluation: TinyBackbone.evaluation,
                                            maximumInputLength: 64)
         pt.targetFormat = .leadingSpace
+        let stageTwoFolder = try RunDirectory(path: path + "/stage-two", mode: .fresh)
         let stageTwo = try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setups[0], from: istFolder.url,
-                                        configuration: pt)
+                                        configuration: pt, in: stageTwoFolder)
         #expect(stageTwo.procedure == .stageTwo && stageTwo.tasks[0].dev != nil)
+        // The recorded input is what the prompt is decoded from (z and the subspace), not the
+        // decoded prompt, whose rounding depends on the BLAS library.
+        let recorded = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stageTwoFolder.path("config.json"))))
+                                        as? [String: Any])
+        let inputs = try #require(recorded["inputs"] as? [String: String])
+        let decoded = try StageTwo.decode(from: istFolder.url, model: identity)
+        #expect(inputs["initial_prompt"] == decoded.digest)
+        var digest = ContentDigest()
+        digest.add("prompt")
+        digest.add(decoded.prompt)
+        #expect(decoded.digest != digest.hex)
     }
 }

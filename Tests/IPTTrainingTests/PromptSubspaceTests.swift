@@ -37,11 +37,15 @@ struct PromptSubspaceTests {
                                         baseModel: nil, step: 1, seed: 1)
         try SubspaceArtifact.write(ae, metadata: metadata, to: path)
         #expect(try SubspaceArtifact.read(path, model: nil).geometry.decoderWidth == 6)
+        #expect(PromptAutoencoder.parameterCount(dimension: 3, promptLength: 5, hiddenSize: 4, decoderWidth: 6) == ae.parameterCount)
+        #expect(PromptAutoencoder.parameterCount(dimension: 1 << 24, promptLength: 1 << 24, hiddenSize: 1 << 24, decoderWidth: 1) == nil)
         let file = try SafeTensors.read(path)
         for (geometry, problem) in [
             (#"{"method":"autoencoder","dimension":3,"prompt_length":4611686018427387904,"hidden_size":4,"decoder_width":6}"#, "invalid subspace geometry"),
             (#"{"method":"pca","dimension":1,"prompt_length":4611686018427387904,"hidden_size":4}"#, "invalid subspace geometry"),
             (#"{"method":"autoencoder","dimension":3,"prompt_length":5,"hidden_size":4,"decoder_width":16000000}"#, "needs more values than the file's"),
+            // The encoder (d x n h) counts too, not only the decoder's last layer.
+            (#"{"method":"autoencoder","dimension":16000000,"prompt_length":5,"hidden_size":4,"decoder_width":1}"#, "needs more values than the file's"),
         ] {
             var strings = file.metadata
             strings["subspace"] = geometry

@@ -121,6 +121,36 @@ struct RunDirectoryTests {
         #expect(FileManager.default.contents(atPath: path + "/config.json") == before, "left as it was")
     }
 
+    /// Run folders written before the inputs were recorded are checked on their settings alone; a
+    /// finished result survives a later library version; a changed input gets its own advice.
+    @Test func olderRunFoldersAndChangedInputs() throws {
+        struct Settings: Codable { var total_steps: Int }
+        struct Run: Codable { var configuration: Settings; var libraryVersion: String; var inputs: [String: String]? }
+        for finished in [false, true] {
+            let path = temporaryFolder()
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            let old = try RunDirectory(path: path, mode: .fresh)
+            try old.writeConfiguration(Run(configuration: Settings(total_steps: 100), libraryVersion: "0.0.9", inputs: nil))
+            if finished { try old.writeJSON(["score": 1], to: RunDirectory.resultsName) }
+            old.release()
+            let again = try RunDirectory(path: path, mode: .resume)
+            let now = Run(configuration: Settings(total_steps: 100), libraryVersion: finished ? "0.2.0" : "0.0.9", inputs: ["examples": "00aa"])
+            try again.writeConfiguration(now)
+            again.release()
+            // Once recorded, the inputs are compared.
+            let recorded = try RunDirectory(path: path, mode: .overwrite)
+            try recorded.writeConfiguration(now)
+            if finished { try recorded.writeJSON(["score": 1], to: RunDirectory.resultsName) }
+            recorded.release()
+            let changed = try RunDirectory(path: path, mode: .resume)
+            var other = now
+            other.inputs = ["examples": "00bb"]
+            let error = #expect(throws: TrainingError.self) { try changed.writeConfiguration(other) }
+            let run = finished ? "finished" : "unfinished"
+            #expect("\(error!)" == "\(path)/config.json: inputs.examples is \"00aa\" in the \(run) run, \"00bb\" now; put back the input the run started from, or pass --overwrite to \(finished ? "run again" : "start again")")
+        }
+    }
+
     @Test func overwriteRemovesOnlyWhatRunsWrite() throws {
         let path = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: path) }

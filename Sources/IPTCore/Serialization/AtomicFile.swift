@@ -99,9 +99,12 @@ public enum AtomicFile {
 extension AtomicFile {
     /// Writes a folder as a whole, so that a reader sees the old complete folder or the new
     /// complete one: `fill` writes into a new sibling folder (`.<name>.tmp-<pid>-<random>`), which
-    /// then takes `folder`'s place; the old folder, if any, is moved aside first and removed
-    /// after, or moved back when the new one cannot be put in place. A killed writer leaves at
-    /// most that sibling (``RunDirectory`` removes such leftovers) and the old folder intact.
+    /// then takes `folder`'s place; the old folder, if any, is moved aside first
+    /// (`.<name>.old-<pid>-<random>`) and removed after, or moved back when the new one cannot be
+    /// put in place. A writer killed while filling leaves the old folder and the staging sibling
+    /// (``RunDirectory`` removes such leftovers); one killed in the instant between the two renames
+    /// leaves no `folder` but the old one, complete, as `.<name>.old-...` (kept, for a person to
+    /// move back).
     ///
     /// - Parameters:
     ///   - folder: the folder to write (its parents are created). What it held is replaced, so the
@@ -114,7 +117,7 @@ extension AtomicFile {
         let parent = target.deletingLastPathComponent()
         let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let staging = parent.appendingPathComponent(".\(target.lastPathComponent).tmp-\(suffix)")
-        let retired = parent.appendingPathComponent(".\(target.lastPathComponent).old.tmp-\(suffix)")
+        let retired = parent.appendingPathComponent(".\(target.lastPathComponent).old-\(suffix)")
         do {
             try manager.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {

@@ -151,10 +151,11 @@ public final class TrainingLoop {
             state.step = step
             state.optimizerStep = optimizer.stepCount
             state.lastLoss = lossValue
-            var recentLosses = state.recentLosses ?? []
-            recentLosses.append(lossValue)
-            if recentLosses.count > settings.evaluationPeriod { recentLosses.removeFirst(recentLosses.count - settings.evaluationPeriod) }
-            state.recentLosses = recentLosses
+            if state.recentLosses == nil { state.recentLosses = [] }
+            state.recentLosses?.append(lossValue)
+            if let count = state.recentLosses?.count, count > settings.evaluationPeriod {
+                state.recentLosses?.removeFirst(count - settings.evaluationPeriod)
+            }
 
             recent.append(Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
             if recent.count > 20 { recent.removeFirst() }

@@ -188,13 +188,24 @@ public final class Pretraining {
             self.replacing = replacing
         }
 
-        /// Throws when the folder holds files and may not be replaced (``replacing`` false and not
-        /// `resuming` an unfinished run, whose own export a kill may have interrupted).
+        /// Throws when the folder cannot be written as a whole: it is a file, it holds `runFolder`
+        /// (replacing it would delete the run), or it holds files and may not be replaced
+        /// (``replacing`` false and not `resuming` an unfinished run, whose own export a kill may
+        /// have interrupted).
         ///
         /// - Throws: ``TrainingError/outputFolder(_:)`` naming the folder.
-        public func checkTarget(resuming: Bool) throws {
+        public func checkTarget(resuming: Bool, runFolder: URL? = nil) throws {
+            let path = folder.standardizedFileURL.path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return }
+            guard isDirectory.boolValue else {
+                throw TrainingError.outputFolder("\(folder.path): exists and is not a folder")
+            }
+            if let run = runFolder?.standardizedFileURL.path, run == path || run.hasPrefix(path.hasSuffix("/") ? path : path + "/") {
+                throw TrainingError.outputFolder("\(folder.path): holds the run folder \(run); the model folder is written as a whole, so give one outside it")
+            }
             guard !replacing, !resuming,
-                  let contents = try? FileManager.default.contentsOfDirectory(atPath: folder.path), !contents.isEmpty else { return }
+                  let contents = try? FileManager.default.contentsOfDirectory(atPath: path), !contents.isEmpty else { return }
             throw TrainingError.outputFolder("\(folder.path): holds files; pass --overwrite to replace the model folder")
         }
     }
@@ -399,7 +410,7 @@ public final class Pretraining {
             try directory.writeConfiguration(configuration)
             return try directory.readJSON(PretrainingResult.self, from: RunDirectory.resultsName)
         }
-        try export?.checkTarget(resuming: directory?.status == .unfinished)
+        try export?.checkTarget(resuming: directory?.status == .unfinished, runFolder: directory?.url)
         try directory?.writeConfiguration(configuration)
         let started = Date()
         let settings = configuration.optimization

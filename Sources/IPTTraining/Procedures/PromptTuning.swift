@@ -104,16 +104,21 @@ public struct RunConfiguration<Configuration: Codable & Sendable>: Codable, Send
     public var libraryVersion: String = IPTVersion.string
     /// Digests of what the run starts from besides its settings (``RunInputs``): `examples` (the
     /// tasks' train and dev examples) and, when read from files, `initial_prompt`, `subspace`,
-    /// `prompts` or `adapter_subspace`. They enter the fingerprint and are compared like the
-    /// settings when a run is resumed or its result reused, so an input replaced in between (a
-    /// subspace found again with `--overwrite`) is noticed.
+    /// `prompts` or `adapter_subspace`. `config.json` is compared with them like the settings when
+    /// a run is resumed or its result reused, so an input replaced in between (a subspace found
+    /// again with `--overwrite`) is noticed; a run folder written before they were recorded is
+    /// checked on its settings alone.
     public var inputs: [String: String]? = nil
 
-    /// A short hash identifying everything that decides the run's numbers (for checkpoints).
+    /// A short hash identifying the settings that decide the run's numbers (for checkpoints). The
+    /// ``inputs`` are left out: `config.json` is compared with them before a checkpoint is read,
+    /// and checkpoints written before they were recorded stay resumable.
     public var fingerprint: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = (try? encoder.encode(self)) ?? Data()
+        var settings = self
+        settings.inputs = nil
+        let data = (try? encoder.encode(settings)) ?? Data()
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return String(h, radix: 16)
@@ -176,9 +181,11 @@ public final class PromptTuning {
     ///   - configuration: settings (validated here).
     ///   - initialPrompt: start from these values (n, h) instead of the configured initialisation
     ///     (stage two starts from a decoded intrinsic vector).
+    ///   - initialPromptDigest: identifies where `initialPrompt` came from in `config.json`
+    ///     (``RunConfiguration/inputs``); default a digest of its values.
     ///   - procedure: the name written into results and artifacts; default `.promptTuning`.
     public init(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
-                configuration: PromptTuningConfiguration, initialPrompt: Tensor? = nil,
+                configuration: PromptTuningConfiguration, initialPrompt: Tensor? = nil, initialPromptDigest: String? = nil,
                 procedure: ProcedureKind = .promptTuning) throws {
         try configuration.validate()
         let n = configuration.promptLength, h = model.hiddenSize
@@ -197,7 +204,7 @@ public final class PromptTuning {
         }
         var inputs = ["examples": RunInputs.examples([task])]
         if initialPrompt != nil || configuration.initialization.kind == .file {
-            inputs["initial_prompt"] = RunInputs.tensors([("prompt", initial)])
+            inputs["initial_prompt"] = initialPromptDigest ?? RunInputs.tensors([("prompt", initial)])
         }
         self.inputs = inputs
         self.configuration = configuration

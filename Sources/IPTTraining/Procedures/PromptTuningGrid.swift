@@ -42,11 +42,18 @@ public struct PromptTuningGrid {
             var batchSizes: [Int]
             var point: PromptTuningConfiguration
         }
+        // The inputs every point records (``PromptTuning``): the examples, and a prompt file to start from.
+        var inputs = ["examples": RunInputs.examples([task])]
+        if configuration.initialization.kind == .file {
+            let prompt = try PromptTuning.readPrompt(configuration.initialization.file ?? "", length: configuration.promptLength,
+                                                     hiddenSize: model.hiddenSize)
+            inputs["initial_prompt"] = RunInputs.tensors([("prompt", prompt)])
+        }
         try directory.writeConfiguration(RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
                                                           baseModel: identity,
                                                           configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes,
                                                                                            point: configuration),
-                                                          inputs: ["examples": RunInputs.examples([task])]))
+                                                          inputs: inputs))
         if directory.status == .finished {
             return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
         }

@@ -15,6 +15,13 @@ public enum StageTwo {
     ///     its `intrinsic_vector.safetensors` holds the best z).
     ///   - model: checks the base model.
     public static func initialPrompt(from istDirectory: URL, model: ModelIdentity) throws -> Tensor {
+        try decode(from: istDirectory, model: model).prompt
+    }
+
+    /// The decoded prompt and a digest of what it is decoded from (z and the subspace's stored
+    /// values): the prompt itself goes through BLAS, whose rounding differs between libraries and
+    /// CPU kernels, so digesting it would make a run refuse its own resume on another machine.
+    public static func decode(from istDirectory: URL, model: ModelIdentity) throws -> (prompt: Tensor, digest: String) {
         let configPath = istDirectory.appendingPathComponent(RunDirectory.configurationName).path
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: configPath)) } catch {
@@ -31,27 +38,32 @@ public enum StageTwo {
         let vectorPath = istDirectory.appendingPathComponent("intrinsic_vector.safetensors").path
         let (tensors, _) = try Artifact.read(vectorPath, kind: "intrinsic-vector", model: model)
         let z = try Artifact.tensor("z", in: tensors, path: vectorPath, shape: [subspace.dimension])
-        return withoutGradients { subspace.prompt(for: z) }
+        let source = [("z", z)] + ((subspace as? Module)?.namedParameters().map { ("subspace.\($0.key)", $0.parameter.value) } ?? [])
+        return (withoutGradients { subspace.prompt(for: z) }, RunInputs.tensors(source))
     }
 
     /// Runs prompt tuning from the decoded IST solution; the result is marked `stage-two`.
     public static func run(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
                            from istDirectory: URL, configuration: PromptTuningConfiguration,
                            in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        return try run(model: model, tokenizer: tokenizer, identity: identity, task: task,
-                       initialPrompt: try initialPrompt(from: istDirectory, model: identity),
-                       configuration: configuration, in: directory, progress: progress)
+        let (prompt, digest) = try decode(from: istDirectory, model: identity)
+        return try run(model: model, tokenizer: tokenizer, identity: identity, task: task, initialPrompt: prompt,
+                       initialPromptDigest: digest, configuration: configuration, in: directory, progress: progress)
     }
 
     /// Runs prompt tuning from `initial`, a prompt decoded by ``initialPrompt(from:model:)`` (for a
     /// caller that has decoded it already); the prompt length is `initial`'s.
+    ///
+    /// - Parameter initialPromptDigest: identifies where `initial` came from in `config.json`
+    ///   (``RunConfiguration/inputs``); default a digest of its values.
     public static func run(model: any Backbone, tokenizer: any Tokenizer, identity: ModelIdentity, task: TaskSetup,
-                           initialPrompt initial: Tensor, configuration: PromptTuningConfiguration,
+                           initialPrompt initial: Tensor, initialPromptDigest: String? = nil, configuration: PromptTuningConfiguration,
                            in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
         var configuration = configuration
         configuration.promptLength = initial.shape[0]
         let tuning = try PromptTuning(model: model, tokenizer: tokenizer, identity: identity, task: task,
-                                      configuration: configuration, initialPrompt: initial, procedure: .stageTwo)
+                                      configuration: configuration, initialPrompt: initial,
+                                      initialPromptDigest: initialPromptDigest, procedure: .stageTwo)
         return try tuning.run(in: directory, progress: progress)
     }
 }

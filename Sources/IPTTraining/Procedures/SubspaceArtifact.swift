@@ -70,12 +70,11 @@ public enum SubspaceArtifact {
             guard let width = geometry.decoderWidth, width >= 1 else {
                 throw TrainingError.checkpointMismatch("\(path): autoencoder without decoder_width")
             }
-            // The autoencoder is built before its tensors are matched: its decoder's last layer
-            // alone (width x n h values) must be in the file, so that the geometry cannot make it
-            // allocate more than the file holds.
+            // The autoencoder is built before its tensors are matched: all its values must be in
+            // the file, so that the geometry cannot make it allocate more than the file holds.
             let available = tensors.values.reduce(0) { $0 + $1.count }
-            let (needed, overflow) = (n * h).multipliedReportingOverflow(by: width)
-            guard !overflow, needed <= available else {
+            guard let needed = PromptAutoencoder.parameterCount(dimension: d, promptLength: n, hiddenSize: h, decoderWidth: width),
+                  needed <= available else {
                 throw TrainingError.checkpointMismatch("\(path): the geometry \(geometry) needs more values than the file's \(available)")
             }
             var generator = RandomGenerator(seed: 0)

@@ -155,8 +155,10 @@ public final class SubspaceFinding {
         inputs = ["examples": RunInputs.examples(tasks + unseenTasks),
                   "prompts": RunInputs.tensors(allPrompts.keys.sorted().map { ($0, allPrompts[$0]!) })]
         if configuration.method == "autoencoder" {
-            guard MemoryBudget.fits([configuration.decoderWidth, promptLength, model.hiddenSize], bytesPerValue: 16) else {
-                throw TrainingError.invalidConfiguration("decoder_width \(configuration.decoderWidth) makes an autoencoder larger than this machine's \(MemoryBudget.physicalGigabytes) GB")
+            guard let count = PromptAutoencoder.parameterCount(dimension: configuration.dimension, promptLength: promptLength,
+                                                               hiddenSize: model.hiddenSize, decoderWidth: configuration.decoderWidth),
+                  MemoryBudget.fits([count], bytesPerValue: 16) else {
+                throw TrainingError.invalidConfiguration("dim \(configuration.dimension) and decoder_width \(configuration.decoderWidth) make an autoencoder larger than this machine's \(MemoryBudget.physicalGigabytes) GB")
             }
             var generator = RandomGenerator(seed: configuration.optimization.seed).derived("autoencoder")
             autoencoder = PromptAutoencoder(dimension: configuration.dimension, promptLength: promptLength,

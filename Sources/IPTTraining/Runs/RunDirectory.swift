@@ -144,12 +144,23 @@ public final class RunDirectory {
             let run = status == .finished ? "finished run" : "unfinished run"
             let remedy = status == .finished ? "give the run's settings to reuse its result, or pass --overwrite to run again"
                 : "continue with the run's settings or pass --overwrite to start again"
-            guard let started = try? JSONSerialization.jsonObject(with: old) else {
+            guard var started = try? JSONSerialization.jsonObject(with: old) else {
                 throw TrainingError.checkpointMismatch("\(file): not valid JSON, so the \(run) cannot be checked; pass --overwrite to start again")
             }
-            let now = try JSONSerialization.jsonObject(with: RunDirectory.encoder.encode(configuration))
+            var now = try JSONSerialization.jsonObject(with: RunDirectory.encoder.encode(configuration))
+            if var a = started as? [String: Any], var b = now as? [String: Any] {
+                // Runs written before the inputs were recorded are checked on their settings alone.
+                if a["inputs"] == nil { b["inputs"] = nil }
+                // A result stays a result under a later library version (an unfinished run's
+                // checkpoint is refused by its fingerprint instead).
+                if status == .finished { a["libraryVersion"] = nil; b["libraryVersion"] = nil }
+                (started, now) = (a, b)
+            }
             if let difference = RunDirectory.firstDifference(started, now, at: "", run: run) {
-                throw TrainingError.checkpointMismatch("\(file): \(difference); \(remedy)")
+                let advice = difference.hasPrefix("inputs.")
+                    ? "put back the input the run started from, or pass --overwrite to \(status == .finished ? "run again" : "start again")"
+                    : remedy
+                throw TrainingError.checkpointMismatch("\(file): \(difference); \(advice)")
             }
         }
         if status != .finished { try writeJSON(configuration, to: RunDirectory.configurationName) }

@@ -40,11 +40,6 @@ struct DemoCommand: ParsableCommand {
         let modelFolder = try model ?? EmbeddedDefault.locate("Resources/model", marker: "config.json")
         let taskFolder = try tasks ?? EmbeddedDefault.locate("Resources/tasks", marker: "tasks.json")
         let outputURL = URL(fileURLWithPath: output)
-        // Held until the demo ends: a second demo into the same folder (or its --overwrite) is
-        // refused while this one writes there.
-        let lock = try RunDirectory(path: output, mode: .resume)
-        defer { lock.release() }
-        try prepare(outputURL)
         let dataURL = URL(fileURLWithPath: taskFolder)
         let split = try TaskSplit.load(dataURL.appendingPathComponent("splits/default.json"),
                                        directory: try CrossFitDirectory(dataURL), missingTasks: .fail)
@@ -71,6 +66,16 @@ struct DemoCommand: ParsableCommand {
         let configuration = PipelineConfiguration.demo(quick: quick, seenTuning: seenTuning)
         let pipeline = try PaperPipeline(models: models, tokenizer: tokenizer, identity: identity, dataDirectory: dataURL,
                                          trainTasks: seenTasks, unseenTasks: unseenTasks, configuration: configuration)
+        // Taken once the inputs are read, held until the demo ends: a second demo into the same
+        // folder (or its --overwrite) is refused while this one writes there.
+        let lock = try RunDirectory(path: output, mode: .resume)
+        defer { lock.release() }
+        do {
+            try prepare(outputURL)
+        } catch {
+            lock.discardIfUnstarted()
+            throw error
+        }
         let started = Date()
         let reporter = ProgressReporter(run: nil, label: "demo")
         FileHandle.standardError.write(Data("""

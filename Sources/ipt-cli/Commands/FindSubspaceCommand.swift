@@ -39,7 +39,7 @@ struct FindSubspaceCommand: ParsableCommand {
         try FlagValue.notNegative(alpha, "--alpha")
         try FlagValue.positive(learningRate, "--learning-rate")
         try FlagValue.batchSize(batchSize, "--batch-size")
-        try FlagValue.atLeast(1, decoderWidth, "--decoder-width")
+        try FlagValue.inRange(1...ModelFolder.maximumSize, decoderWidth, "--decoder-width")
         var c = try runOptions.resolve(SubspaceFindingConfiguration.paper())
         try optimization.apply(to: &c.optimization)
         try evaluation.apply(to: &c.evaluation)

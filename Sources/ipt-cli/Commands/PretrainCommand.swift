@@ -120,7 +120,7 @@ struct PretrainCommand: ParsableCommand {
         let export = Pretraining.ModelExport(folder: URL(fileURLWithPath: modelFolder), tokenizerFolder: tokenizerURL, storage: storage,
                                              replacing: runOptions.mode == .overwrite)
         do {
-            if folder.status != .finished { try export.checkTarget(resuming: folder.status == .unfinished) }
+            if folder.status != .finished { try export.checkTarget(resuming: folder.status == .unfinished, runFolder: folder.url) }
         } catch {
             folder.discardIfUnstarted()
             throw error

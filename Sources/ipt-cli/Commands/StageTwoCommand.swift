@@ -52,13 +52,13 @@ struct StageTwoCommand: ParsableCommand {
             let source = URL(fileURLWithPath: tasks.folder(from, for: setup.name))
             let path = tasks.folder(runOptions.output, for: setup.name)
             // Validates --from before writing; the prompt length is its prompt's, not a default's.
-            let initial = try StageTwo.initialPrompt(from: source, model: identity)
+            let (initial, digest) = try StageTwo.decode(from: source, model: identity)
             var checked = configuration
             checked.promptLength = initial.shape[0]
             try runOptions.validate(checked.validate)
             try runProcedure(in: path, mode: runOptions.mode, label: setup.name) { folder, progress in
                 try StageTwo.run(model: model, tokenizer: tokenizer, identity: identity, task: setup, initialPrompt: initial,
-                                 configuration: checked, in: folder, progress: progress)
+                                 initialPromptDigest: digest, configuration: checked, in: folder, progress: progress)
             }
         }
     }
