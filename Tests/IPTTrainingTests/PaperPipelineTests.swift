@@ -37,7 +37,7 @@ struct PaperPipelineTests {
                                      seenTuningSeed: 21)
     }()
 
-    func pipeline(models count: Int) throws -> PaperPipeline {
+    func pipeline(models count: Int, configuration: PipelineConfiguration = Self.configuration) throws -> PaperPipeline {
         var models: [any Backbone] = []
         var loaded = try TinyBackbone.load()
         models.append(loaded.model)
@@ -47,7 +47,7 @@ struct PaperPipelineTests {
         }
         return try PaperPipeline(models: models, tokenizer: loaded.tokenizer, identity: loaded.identity,
                                  dataDirectory: Self.taskFolder, trainTasks: train, unseenTasks: unseen,
-                                 configuration: Self.configuration)
+                                 configuration: configuration)
     }
 
     /// Folder and scores of each stage, for comparing runs.
@@ -101,5 +101,18 @@ struct PaperPipelineTests {
         let resumed = try pipeline(models: 1).run(output: stopped, resume: true)
         // Finished stages are kept (reported again with their results), the rest run.
         #expect(summary(resumed) == summary(uninterrupted))
+        // Resumed with other prompt-tuning settings: refused before any step, also when the first
+        // task's folder is gone (it would train first), naming the folder that differs.
+        try FileManager.default.removeItem(at: stopped.appendingPathComponent("prompts/wn-lex-animal-plant"))
+        var other = Self.configuration
+        other.promptTuning.optimization.totalSteps = 5
+        var steps = 0
+        #expect {
+            _ = try pipeline(models: 1, configuration: other).run(output: stopped, resume: true) { _, event in
+                if case .step = event { steps += 1 }
+                return .proceed
+            }
+        } throws: { "\($0)".contains("prompts/wn-pos/config.json") && "\($0)".contains("in the finished run") }
+        #expect(steps == 0)
     }
 }

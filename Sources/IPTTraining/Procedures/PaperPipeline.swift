@@ -145,6 +145,18 @@ public final class PaperPipeline {
         for task in allTasks { setups[task] = try TaskSetup.load(dataDirectory: dataDirectory, task: task, seed: seed) }
         func setup(_ task: String) -> TaskSetup { setups[task]! }  // every task was loaded above
 
+        // A pipeline resumed with other prompt-tuning settings is refused before any training,
+        // not after the tasks whose folders were still empty have trained for minutes.
+        for task in allTasks {
+            let folder = output.appendingPathComponent("prompts/\(task)")
+            guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(RunDirectory.configurationName).path) else { continue }
+            let tuning = try PromptTuning(model: models[0], tokenizer: tokenizer, identity: identity, task: setup(task),
+                                          configuration: configuration.promptTuning)
+            let directory = try RunDirectory(path: folder.path, mode: mode)
+            defer { directory.release() }
+            try directory.writeConfiguration(tuning.runConfiguration)
+        }
+
         // 1. Prompt tuning on every task.
         let tuned = try forEachTask(allTasks) { index, task, model in
             let tuning = try PromptTuning(model: model, tokenizer: self.tokenizer, identity: self.identity,
