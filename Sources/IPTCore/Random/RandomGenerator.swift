@@ -50,10 +50,11 @@ public struct RandomGenerator: RandomNumberGenerator, Sendable {
     /// An independent generator for `purpose` (for example a tensor's name), determined by this
     /// generator's seed and `purpose` only.
     public func derived(_ purpose: String) -> RandomGenerator {
-        // FNV-1a over the UTF-8 bytes, mixed with the seed.
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in purpose.utf8 { h = (h ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        var mix = seed ^ h
+        // FNV-1a over the UTF-8 bytes (no terminator), mixed with the seed.
+        var digest = ContentDigest()
+        var name = purpose
+        name.withUTF8 { digest.add(UnsafeRawBufferPointer($0)) }
+        var mix = seed ^ digest.value
         return RandomGenerator(seed: RandomGenerator.splitMix(&mix))
     }
 

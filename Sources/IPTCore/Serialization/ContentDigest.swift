@@ -1,7 +1,8 @@
 import Foundation
 
 /// A 64-bit FNV-1a digest of values, to tell whether an input is the one a run started from (a
-/// subspace file replaced in between, another data folder). Not cryptographic: it guards against
+/// subspace file replaced in between, another data folder), to fingerprint a model or a
+/// configuration, and to turn a purpose's name into a seed. Not cryptographic: it guards against
 /// mistakes, not against tampering.
 public struct ContentDigest: Sendable {
     private var state: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -27,6 +28,9 @@ public struct ContentDigest: Sendable {
         for d in tensor.shape { withUnsafeBytes(of: Int64(d).littleEndian) { add($0) } }
         tensor.withUnsafeBufferPointer { add(UnsafeRawBufferPointer($0)) }
     }
+
+    /// The digest.
+    public var value: UInt64 { state }
 
     /// The digest as 16 hexadecimal digits.
     public var hex: String {

@@ -386,14 +386,13 @@ public final class Pretraining {
     var fingerprint: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var data = (try? encoder.encode(configuration)) ?? Data()
+        var digest = ContentDigest()
+        ((try? encoder.encode(configuration)) ?? Data()).withUnsafeBytes { digest.add($0) }
         for sequence in corpus.training.prefix(64) + corpus.validation.prefix(64) {
-            sequence.ids.withUnsafeBytes { data.append(contentsOf: $0) }
+            sequence.ids.withUnsafeBytes { digest.add($0) }
         }
-        withUnsafeBytes(of: corpus.training.count) { data.append(contentsOf: $0) }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        withUnsafeBytes(of: corpus.training.count) { digest.add($0) }
+        return String(digest.value, radix: 16)
     }
 
     /// Trains every weight, keeping the weights of the lowest validation loss.

@@ -118,10 +118,9 @@ public struct RunConfiguration<Configuration: Codable & Sendable>: Codable, Send
         encoder.outputFormatting = [.sortedKeys]
         var settings = self
         settings.inputs = nil
-        let data = (try? encoder.encode(settings)) ?? Data()
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        return String(h, radix: 16)
+        var digest = ContentDigest()
+        ((try? encoder.encode(settings)) ?? Data()).withUnsafeBytes { digest.add($0) }
+        return String(digest.value, radix: 16)
     }
 }
 

@@ -23,8 +23,8 @@ public struct ModelIdentity: Codable, Sendable, Equatable {
     /// The identity of `module`: FNV-1a over every parameter's key, shape and up to 256 evenly
     /// spaced values.
     public init(of module: Module, name: String, hiddenSize: Int) {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ bytes: UnsafeRawBufferPointer) { for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+        var digest = ContentDigest()
+        func mix(_ bytes: UnsafeRawBufferPointer) { digest.add(bytes) }
         var count = 0
         for (key, p) in module.namedParameters() {
             key.utf8CString.withUnsafeBytes { mix($0) }
@@ -41,7 +41,7 @@ public struct ModelIdentity: Codable, Sendable, Equatable {
                 }
             }
         }
-        self.init(name: name, fingerprint: String(h, radix: 16), parameterCount: count, hiddenSize: hiddenSize)
+        self.init(name: name, fingerprint: String(digest.value, radix: 16), parameterCount: count, hiddenSize: hiddenSize)
     }
 }
 
