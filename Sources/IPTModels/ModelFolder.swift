@@ -238,24 +238,3 @@ public enum ModelLoadError: Error, CustomStringConvertible, Equatable {
     }
 }
 
-/// A sum of products of sizes from a `config.json`, which may overflow: ``total`` is nil then.
-struct ParameterCount {
-    private var sum = 0
-    private var overflows = false
-
-    /// The sum, or nil when it (or a product) does not fit in an `Int`.
-    var total: Int? { overflows ? nil : sum }
-
-    /// Adds the product of `factors`.
-    mutating func add(_ factors: [Int]) {
-        var product = 1
-        for factor in factors {
-            let (p, o) = product.multipliedReportingOverflow(by: factor)
-            product = p
-            overflows = overflows || o
-        }
-        let (total, o) = sum.addingReportingOverflow(product)
-        sum = total
-        overflows = overflows || o
-    }
-}

@@ -17,16 +17,38 @@ public enum MemoryBudget {
     /// a frozen Float tensor, 16 for a trained one with its gradient and AdamW's two moments) fits
     /// in ``physicalBytes``. False when the product overflows or a factor is negative.
     public static func fits(_ factors: [Int], bytesPerValue: Int) -> Bool {
-        var product = bytesPerValue
-        for factor in factors {
-            guard factor >= 0 else { return false }
-            let (p, overflow) = product.multipliedReportingOverflow(by: factor)
-            guard !overflow else { return false }
-            product = p
-        }
-        return UInt64(product) <= physicalBytes
+        var bytes = ElementCount()
+        bytes.add([bytesPerValue] + factors)
+        guard let total = bytes.total else { return false }
+        return UInt64(total) <= physicalBytes
     }
 
     /// `physicalBytes` in whole gigabytes, for messages.
     public static var physicalGigabytes: UInt64 { physicalBytes >> 30 }
+}
+
+/// A sum of products of sizes that come from outside (a `config.json`, a file's metadata, a flag),
+/// counted without trapping: ``total`` is nil once a product or the sum overflows `Int`, or a
+/// factor is negative.
+public struct ElementCount: Sendable {
+    private var sum = 0
+    private var invalid = false
+
+    public init() {}
+
+    /// The sum, or nil when it (or a product) does not fit in an `Int` or a factor was negative.
+    public var total: Int? { invalid ? nil : sum }
+
+    /// Adds the product of `factors`.
+    public mutating func add(_ factors: [Int]) {
+        var product = 1
+        for factor in factors {
+            let (p, o) = product.multipliedReportingOverflow(by: factor)
+            product = p
+            invalid = invalid || o || factor < 0
+        }
+        let (total, o) = sum.addingReportingOverflow(product)
+        sum = total
+        invalid = invalid || o
+    }
 }

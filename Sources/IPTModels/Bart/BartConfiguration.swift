@@ -109,7 +109,7 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
     /// with huge sizes cannot make it allocate (or overflow computing) more than the weights hold.
     public var parameterCount: Int? {
         let (d, encoderFFN, decoderFFN) = (hiddenSize, encoderFeedForwardSize, decoderFeedForwardSize)
-        var count = ParameterCount()
+        var count = ElementCount()
         func add(_ factors: Int...) { count.add(factors) }
         add(vocabularySize, d)  // shared embedding
         for (layers, ffn, attentions) in [(encoderLayers, encoderFFN, 1), (decoderLayers, decoderFFN, 2)] {

@@ -66,7 +66,7 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
     /// with huge sizes cannot make it allocate (or overflow computing) more than the weights hold.
     public var parameterCount: Int? {
         let (c, inner, layers) = (hiddenSize, intermediateSize, layers)
-        var count = ParameterCount()
+        var count = ElementCount()
         for rows in [vocabularySize, maximumPositions, typeVocabularySize, 2] { count.add([rows, c]) }  // embeddings, LayerNorm
         count.add([layers, 4, c + 1, c])  // query, key, value, attention output
         count.add([layers, 2, 2, c])  // two LayerNorms

@@ -83,13 +83,9 @@ public final class PromptAutoencoder: Module {
     /// (d + 1) width + (width + 1) n h — or nil when the count does not fit in an `Int`; for
     /// checking sizes from outside before one is built.
     public static func parameterCount(dimension d: Int, promptLength n: Int, hiddenSize h: Int, decoderWidth width: Int) -> Int? {
-        let (nh, o1) = n.multipliedReportingOverflow(by: h)
-        let (encoder, o2) = (nh + 1).multipliedReportingOverflow(by: d)
-        let (hidden, o3) = (d + 1).multipliedReportingOverflow(by: width)
-        let (output, o4) = (width + 1).multipliedReportingOverflow(by: nh)
-        let (sum1, o5) = encoder.addingReportingOverflow(hidden)
-        let (total, o6) = sum1.addingReportingOverflow(output)
-        return o1 || o2 || o3 || o4 || o5 || o6 ? nil : total
+        var count = ElementCount()  // (no `+ 1` on a size: they come from outside)
+        for factors in [[n, h, d], [d], [d, width], [width], [width, n, h], [n, h]] { count.add(factors) }
+        return count.total
     }
 
     /// Intrinsic vectors of prompts: `(B, n, h)` -> `(B, d)`.
