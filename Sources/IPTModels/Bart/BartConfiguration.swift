@@ -246,14 +246,7 @@ public struct BartConfiguration: Codable, Equatable, Sendable {
 
     /// Checks sizes, probabilities and token ids; throws ``ConfigurationError`` naming the key.
     private func validate() throws {
-        func positive(_ value: Int, _ key: CodingKeys) throws {
-            if value <= 0 { throw ConfigurationError(key: key.rawValue, problem: "must be positive, found \(value)") }
-            // Far beyond any real checkpoint; keeps every size's arithmetic (positions + 2, d + 1
-            // bias rows) and shape products within Int.
-            if value > ModelFolder.maximumSize {
-                throw ConfigurationError(key: key.rawValue, problem: "must be at most \(ModelFolder.maximumSize), found \(value)")
-            }
-        }
+        func positive(_ value: Int, _ key: CodingKeys) throws { try ConfigurationError.requireSize(value, key: key.rawValue) }
         try positive(vocabularySize, .vocabularySize)
         try positive(maximumPositions, .maximumPositions)
         try positive(hiddenSize, .hiddenSize)
@@ -314,6 +307,16 @@ public enum BartActivation: String, Codable, CaseIterable, Sendable {
 
 /// A value of a configuration file that is missing, of the wrong type or out of range.
 public struct ConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// Throws unless `value` is a size in 1...``ModelFolder/maximumSize``: far beyond any real
+    /// checkpoint, and small enough that every size's arithmetic (positions + 2, d + 1 bias rows)
+    /// and shape products stay within `Int`.
+    static func requireSize(_ value: Int, key: String) throws {
+        if value <= 0 { throw ConfigurationError(key: key, problem: "must be positive, found \(value)") }
+        if value > ModelFolder.maximumSize {
+            throw ConfigurationError(key: key, problem: "must be at most \(ModelFolder.maximumSize), found \(value)")
+        }
+    }
+
     /// The JSON key.
     public let key: String
     /// What is wrong with it.

@@ -157,14 +157,7 @@ public struct BertConfiguration: Codable, Equatable, Sendable {
 
     /// Checks sizes, probabilities and the pad id; throws ``ConfigurationError`` naming the key.
     private func validate() throws {
-        func positive(_ value: Int, _ key: CodingKeys) throws {
-            if value <= 0 { throw ConfigurationError(key: key.rawValue, problem: "must be positive, found \(value)") }
-            // Far beyond any real checkpoint; keeps every size's arithmetic (positions + 2, d + 1
-            // bias rows) and shape products within Int.
-            if value > ModelFolder.maximumSize {
-                throw ConfigurationError(key: key.rawValue, problem: "must be at most \(ModelFolder.maximumSize), found \(value)")
-            }
-        }
+        func positive(_ value: Int, _ key: CodingKeys) throws { try ConfigurationError.requireSize(value, key: key.rawValue) }
         try positive(vocabularySize, .vocabularySize)
         try positive(hiddenSize, .hiddenSize)
         try positive(layers, .layers)
