@@ -405,12 +405,14 @@ public final class Pretraining {
     /// - Returns: the run's result, also written to `results.json`.
     public func run(in directory: RunDirectory? = nil, export: ModelExport? = nil,
                     progress: ProgressHandler = { _ in .proceed }) throws -> PretrainingResult {
+        // The model folder is checked before anything is written (a finished run exports nothing).
+        if directory?.status != .finished {
+            try export?.checkTarget(resuming: directory?.status == .unfinished, runFolder: directory?.url)
+        }
+        try directory?.writeConfiguration(configuration)
         if let directory, directory.status == .finished {
-            try directory.writeConfiguration(configuration)
             return try directory.readJSON(PretrainingResult.self, from: RunDirectory.resultsName)
         }
-        try export?.checkTarget(resuming: directory?.status == .unfinished, runFolder: directory?.url)
-        try directory?.writeConfiguration(configuration)
         let started = Date()
         let settings = configuration.optimization
         model.unfreeze()
