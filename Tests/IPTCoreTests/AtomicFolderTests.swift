@@ -5,17 +5,11 @@ import Testing
 /// `AtomicFile.writeFolder`: a reader sees the old complete folder or the new complete one.
 @Suite("Folders written as a whole")
 struct AtomicFolderTests {
-    func scratch() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("ipt-folder-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
-    }
-
     func contents(_ url: URL) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []).sorted() }
 
     @Test func aNewFolderReplacesTheOldOneWhole() throws {
-        let root = try scratch()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try TemporaryDirectory()  // SafeTensorsTests' helper
+        let root = URL(fileURLWithPath: scratch.path)
         let folder = root.appendingPathComponent("deep/model")
         try AtomicFile.writeFolder(folder) { try AtomicFile.write("one", to: $0.appendingPathComponent("a.txt").path) }
         #expect(contents(folder) == ["a.txt"], "parents are created")
@@ -25,8 +19,8 @@ struct AtomicFolderTests {
     }
 
     @Test func aFailedFillLeavesTheOldFolder() throws {
-        let root = try scratch()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try TemporaryDirectory()  // SafeTensorsTests' helper
+        let root = URL(fileURLWithPath: scratch.path)
         let folder = root.appendingPathComponent("model")
         try AtomicFile.writeFolder(folder) { try AtomicFile.write("old", to: $0.appendingPathComponent("config.json").path) }
         struct Killed: Error {}
@@ -38,12 +32,12 @@ struct AtomicFolderTests {
         }
         #expect(contents(folder) == ["config.json"])
         #expect(try String(contentsOf: folder.appendingPathComponent("config.json"), encoding: .utf8) == "old")
-        #expect(contents(root) == ["model"])
+        #expect(try scratch.contents() == ["model"])
     }
 
     @Test func anUnwritableParentIsAFileWriteError() throws {
-        let root = try scratch()
-        defer { try? FileManager.default.removeItem(at: root) }
+        let scratch = try TemporaryDirectory()  // SafeTensorsTests' helper
+        let root = URL(fileURLWithPath: scratch.path)
         try "x".write(to: root.appendingPathComponent("file"), atomically: true, encoding: .utf8)
         let error = #expect(throws: FileWriteError.self) {
             try AtomicFile.writeFolder(root.appendingPathComponent("file/model")) { _ in }
