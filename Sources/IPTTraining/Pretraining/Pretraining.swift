@@ -409,10 +409,7 @@ public final class Pretraining {
         if directory?.status != .finished {
             try export?.checkTarget(resuming: directory?.status == .unfinished, runFolder: directory?.url)
         }
-        try directory?.writeConfiguration(configuration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(PretrainingResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(configuration, result: PretrainingResult.self) { return finished }
         let started = Date()
         let settings = configuration.optimization
         model.unfreeze()

@@ -182,10 +182,7 @@ public final class AdapterSubspaceFinding {
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        try directory?.writeConfiguration(runConfiguration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(runConfiguration, result: ProcedureResult.self) { return finished }
         let started = Date()
         let settings = configuration.optimization
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: 0,
@@ -367,10 +364,7 @@ public final class AdapterSubspaceTuning {
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        try directory?.writeConfiguration(runConfiguration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(runConfiguration, result: ProcedureResult.self) { return finished }
         let started = Date()
         model.freeze()
         let run = SingleTaskRun(

@@ -107,10 +107,7 @@ public final class FastfoodTuning {
     }
 
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        try directory?.writeConfiguration(runConfiguration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(runConfiguration, result: ProcedureResult.self) { return finished }
         let started = Date()
         model.freeze()
         let reparameterization = FastfoodReparameterization(

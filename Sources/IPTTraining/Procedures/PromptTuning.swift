@@ -276,10 +276,7 @@ public final class PromptTuning {
     /// - Returns: the run's result (also written to `results.json`). When the folder already holds
     ///   a finished run, that result is returned without training.
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        try directory?.writeConfiguration(runConfiguration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(runConfiguration, result: ProcedureResult.self) { return finished }
         let started = Date()
         model.freeze()
         var clippingOnly: [Parameter] = []

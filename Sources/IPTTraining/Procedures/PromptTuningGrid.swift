@@ -49,14 +49,10 @@ public struct PromptTuningGrid {
                                                      hiddenSize: model.hiddenSize)
             inputs["initial_prompt"] = RunInputs.tensors([("prompt", prompt)])
         }
-        try directory.writeConfiguration(RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed,
-                                                          baseModel: identity,
-                                                          configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes,
-                                                                                           point: configuration),
-                                                          inputs: inputs))
-        if directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        let grid = RunConfiguration(procedure: .promptTuning, tasks: [task.name], dataSeed: task.task.sample.seed, baseModel: identity,
+                                    configuration: GridConfiguration(learningRates: learningRates, batchSizes: batchSizes, point: configuration),
+                                    inputs: inputs)
+        if let finished = try directory.begin(grid, result: ProcedureResult.self) { return finished }
         var points: [(GridPoint, ProcedureResult)] = []
         for learningRate in learningRates {
             for batchSize in batchSizes {

@@ -184,10 +184,7 @@ public final class SubspaceFinding {
 
     /// Trains (or fits) the subspace, then evaluates reconstructions.
     public func run(in directory: RunDirectory? = nil, progress: ProgressHandler = { _ in .proceed }) throws -> ProcedureResult {
-        try directory?.writeConfiguration(runConfiguration)
-        if let directory, directory.status == .finished {
-            return try directory.readJSON(ProcedureResult.self, from: RunDirectory.resultsName)
-        }
+        if let finished = try directory?.begin(runConfiguration, result: ProcedureResult.self) { return finished }
         let started = Date()
         let encoder = try TaskTextEncoder(tokenizer: tokenizer, model: model, promptLength: promptLength,
                                           maximumInputLength: configuration.maximumInputLength,

@@ -166,6 +166,16 @@ public final class RunDirectory {
         if status != .finished { try writeJSON(configuration, to: RunDirectory.configurationName) }
     }
 
+    /// A procedure's first step in its folder: writes (or checks, see ``writeConfiguration(_:)``)
+    /// the run's configuration, and returns the stored result when the folder holds a finished
+    /// run, so that the result is reused only for the configuration that produced it.
+    ///
+    /// - Returns: the finished run's `results.json`, or nil when the run is to be trained.
+    public func begin<C: Encodable, R: Decodable>(_ configuration: C, result: R.Type) throws -> R? {
+        try writeConfiguration(configuration)
+        return status == .finished ? try readJSON(R.self, from: RunDirectory.resultsName) : nil
+    }
+
     /// The first place (in key order) where two JSON values differ, described; `nil` when equal.
     private static func firstDifference(_ started: Any, _ now: Any, at key: String, run: String) -> String? {
         func text(_ value: Any?) -> String {
